@@ -1,0 +1,110 @@
+"""Quality checks on each record: lengths, brand guardrails, empty output, duplicates, conflicts."""
+
+from __future__ import annotations
+
+import unicodedata
+from array import array
+from dataclasses import dataclass, field
+
+from compiler.errors import Collector, Location
+from compiler.hashing import digest, normalize
+from compiler.model import FIELDS, Brand, Project, Record
+
+MAX_LISTED = 50
+
+
+@dataclass
+class Verdict:
+    """What the checks decided about the records seen so far."""
+
+    dropped: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    conflicts: list[tuple[str, str]] = field(default_factory=list)
+    conflict_count: int = 0
+    lengths: dict[str, array] = field(default_factory=lambda: {f: array("I") for f in FIELDS})
+
+    def drop(self, reason: str, record_id: str) -> None:
+        count, listed = self.dropped.get(reason, (0, []))
+        if len(listed) < MAX_LISTED:
+            listed.append(record_id)
+        self.dropped[reason] = (count + 1, listed)
+
+
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+class Checker:
+    """Checks records one at a time; keeps only fingerprints, never the texts."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.errors = Collector()
+        self.verdict = Verdict()
+        self._seen: dict[bytes, str] = {}
+        self._prompts: dict[bytes, tuple[bytes, str]] = {}
+        self._banned = {
+            brand_id: [(phrase, _folded(phrase)) for phrase in brand.do_not_use]
+            for brand_id, brand in project.brands.items()
+        }
+
+    def check(self, record: Record) -> bool:
+        """True when the record is kept; a dropped record is counted by reason."""
+        rule = record.rule
+        if not record.output:
+            self.errors.add(rule.output.location, f"record {record.id} has an empty output",
+                            "every record needs an answer; check the output template and its data")
+            return False
+        brand = self._brand(record)
+        if brand is not None:
+            self._guardrails(record, brand)
+        for name in FIELDS:
+            low, high = rule.limits.of(name)
+            size = len(getattr(record, name))
+            if size < low:
+                self.verdict.drop(f"{name}_too_short", record.id)
+                return False
+            if size > high:
+                self.verdict.drop(f"{name}_too_long", record.id)
+                return False
+        prompt = normalize(record.instruction), normalize(record.input)
+        output = normalize(record.output)
+        key = digest(*prompt, output)
+        if key in self._seen:
+            self.verdict.drop("duplicate", record.id)
+            return False
+        self._seen[key] = record.id
+        prompt_key = digest(*prompt)
+        output_key = digest(output)
+        first = self._prompts.setdefault(prompt_key, (output_key, record.id))
+        if first[0] != output_key:
+            self.verdict.conflict_count += 1
+            if len(self.verdict.conflicts) < MAX_LISTED:
+                self.verdict.conflicts.append((first[1], record.id))
+        for name in FIELDS:
+            self.verdict.lengths[name].append(len(getattr(record, name)))
+        return True
+
+    def _brand(self, record: Record) -> Brand | None:
+        brand_id = record.metadata.get("brand")
+        if brand_id is None:
+            return None
+        brand = self.project.brands.get(brand_id)
+        if brand is None:
+            self.errors.add(record.rule.location,
+                            f"record {record.id} names unknown brand {brand_id!r}",
+                            f"known brands: {', '.join(sorted(self.project.brands)) or 'none'}")
+        return brand
+
+    def _guardrails(self, record: Record, brand: Brand) -> None:
+        output = _folded(record.output)
+        where: Location = record.rule.output.location
+        for phrase, folded in self._banned[brand.id]:
+            if folded in output:
+                self.errors.add(where, f"record {record.id}: output uses {phrase!r}, which brand "
+                                f"{brand.id!r} does not allow (do_not_use)",
+                                f"reword the output, or remove the phrase from {brand.location.file}")
+        for required in brand.must_include:
+            if _folded(required) not in output:
+                self.errors.add(where, f"record {record.id}: output lacks {required!r}, which brand "
+                                f"{brand.id!r} requires (must_include)",
+                                "add it to the output template")

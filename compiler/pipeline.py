@@ -1,0 +1,120 @@
+"""build(): load -> validate -> resolve -> expand -> check -> split -> emit."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compiler.check import Checker
+from compiler.emit import Writer, check_output_dir
+from compiler.errors import CompileError, Location, fail
+from compiler.expand import expand
+from compiler.hashing import digest, normalize
+from compiler.load import check_inside, list_yaml, load_data, load_yaml
+from compiler.model import Project, Record
+from compiler.resolve import data_file_refs, resolve
+from compiler.split import split
+from compiler.stats import FACETS, metadata_document
+from compiler.validate import validate
+
+DATASET = "specs/dataset.yaml"
+CONTEXTS = "specs/contexts.yaml"
+
+
+def load_project(root: Path, seed: int | None = None) -> Project:
+    """Read, validate and resolve every spec file of the project at `root`."""
+    if not (root / DATASET).is_file():
+        raise fail(Location(DATASET), f"no {DATASET} in {root.name or root}",
+                   "run dsc in a project folder, or create one with specs/dataset.yaml")
+    errors: list[CompileError] = []
+
+    def read(path: str, kind: str) -> Any:
+        try:
+            doc = load_yaml(root, path)
+            validate(doc, kind)
+            return doc
+        except CompileError as exc:
+            errors.append(exc)
+            return None
+
+    dataset = read(DATASET, "dataset")
+    contexts = read(CONTEXTS, "contexts") if (root / CONTEXTS).is_file() else None
+    brands = [read(p, "brand") for p in list_yaml(root, "brands")]
+    tasks = [read(p, "task") for p in list_yaml(root, "specs/tasks")]
+    if not errors and not tasks:
+        errors.append(fail(Location("specs/tasks"), "the project has no task files",
+                           "add specs/tasks/<task>.yaml with at least one rule"))
+    _raise(errors)
+    data_files = {}
+    for path, where in data_file_refs(tasks):
+        try:
+            check_inside(root, path, where)
+            data_files[path] = load_data(root, path, where)
+        except CompileError as exc:
+            errors.append(exc)
+    _raise(errors)
+    project = resolve(dataset, contexts, brands, tasks, data_files)
+    if seed is not None:
+        project = dataclasses.replace(project, config=dataclasses.replace(project.config, seed=seed))
+    return project
+
+
+def _raise(errors: list[CompileError]) -> None:
+    if errors:
+        raise CompileError([d for e in errors for d in e.diagnostics])
+
+
+def group_key(record: Record, group_by: str) -> bytes | str:
+    if group_by == "output":
+        return digest(normalize(record.output))
+    if group_by == "prompt":
+        return digest(normalize(record.instruction), normalize(record.input))
+    if group_by.startswith("metadata."):
+        value = record.metadata.get(group_by.split(".", 1)[1])
+        return record.id if value is None else "m:" + value
+    return record.id
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out_dir: Path
+    metadata: dict[str, Any]
+
+
+def build(root: Path, out_dir: Path | None = None, seed: int | None = None) -> BuildResult:
+    """Compile the project into out_dir (default root/build); the old build survives any error."""
+    root = Path(root)
+    project = load_project(root, seed)
+    out_dir = Path(out_dir) if out_dir is not None else root / "build"
+    check_output_dir(root, out_dir)
+    config = project.config
+    writer = Writer(out_dir)
+    try:
+        checker = Checker(project)
+        group_keys: list[bytes | str] = []
+        strata: list[tuple] = []
+        facet_index: dict[tuple, int] = {}
+        facet_of: list[int] = []
+        stratify_by = config.split.stratify_by
+        for record in expand(project):
+            if not checker.check(record):
+                continue
+            writer.add(record)
+            meta = record.metadata
+            group_keys.append(group_key(record, config.split.group_by))
+            strata.append(tuple(meta[k] for k in stratify_by))
+            facet = tuple(meta[k] for k in FACETS)
+            facet_of.append(facet_index.setdefault(facet, len(facet_index)))
+        checker.errors.raise_if_any()
+        ratios = [r for _, r in config.split.ratios]
+        assignment = split(group_keys, strata, ratios, config.seed, config.split.method)
+        outputs = writer.route(assignment)
+        metadata = metadata_document(project, checker.verdict, assignment, list(facet_index),
+                                     facet_of, outputs)
+        writer.finish(metadata)
+    except BaseException:
+        writer.abort()
+        raise
+    return BuildResult(out_dir, metadata)

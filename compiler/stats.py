@@ -1,0 +1,102 @@
+"""Pure summaries of a build: counts, length statistics and the metadata.json document."""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from compiler import __version__
+from compiler.check import Verdict
+from compiler.model import FIELDS, SPLITS, Project
+from compiler.split import Assignment
+
+FACETS = ("task", "brand", "context", "quality")
+SPLIT_ALGORITHM = {
+    "stratified": "groups ordered by blake2b(seed, group key) inside each stratum, placed at "
+    "their quantile position, sorted by position and cut once at the largest-remainder sizes",
+    "stable": "each group placed by blake2b(seed, group key) alone against the cumulative ratios",
+}
+
+
+def length_stats(values: array) -> dict[str, Any]:
+    """Min, max, mean and nearest-rank percentiles of some lengths."""
+    if not values:
+        return {"min": 0, "max": 0, "mean": 0, "p50": 0, "p95": 0}
+    ordered = sorted(values)
+    n = len(ordered)
+
+    def rank(p: int) -> int:
+        return ordered[max(0, -(-p * n // 100) - 1)]
+
+    return {
+        "min": ordered[0],
+        "max": ordered[-1],
+        "mean": round(sum(ordered) / n, 1),
+        "p50": rank(50),
+        "p95": rank(95),
+    }
+
+
+def count_rows(facets: Sequence[tuple], facet_of: Sequence[int], assignment: Assignment) -> list:
+    """Record counts per split × task × brand × context × quality, one row each."""
+    counter = Counter(zip(assignment.splits, facet_of))
+    rows = []
+    for (split_index, facet), count in counter.items():
+        row = {"split": SPLITS[split_index]}
+        row.update(zip(FACETS, facets[facet]))
+        row["records"] = count
+        rows.append(row)
+    rows.sort(key=lambda r: [SPLITS.index(r["split"])] + [str(r[k]) for k in FACETS])
+    return rows
+
+
+def metadata_document(
+    project: Project,
+    verdict: Verdict,
+    assignment: Assignment,
+    facets: Sequence[tuple],
+    facet_of: Sequence[int],
+    outputs: dict[str, str],
+) -> dict[str, Any]:
+    config = project.config
+    rows = count_rows(facets, facet_of, assignment)
+    by_task: dict[str, dict[str, int]] = {}
+    for row in rows:
+        per = by_task.setdefault(row["task"], dict.fromkeys(SPLITS, 0))
+        per[row["split"]] += row["records"]
+    return {
+        "name": config.name,
+        "compiler": {"name": "dsc", "version": __version__},
+        "seed": config.seed,
+        "split": {
+            "method": config.split.method,
+            "ratios": {name: float(r) for name, r in config.split.ratios},
+            "group_by": config.split.group_by,
+            "stratify_by": list(config.split.stratify_by),
+            "algorithm": SPLIT_ALGORITHM[config.split.method],
+            "groups": assignment.groups,
+        },
+        "records": {
+            "total": sum(assignment.sizes),
+            **dict(zip(SPLITS, assignment.sizes)),
+        },
+        "tasks": dict(sorted(by_task.items())),
+        "counts": rows,
+        "lengths": {
+            "unit": "characters (Unicode code points, NFC)",
+            **{name: length_stats(verdict.lengths[name]) for name in FIELDS},
+        },
+        "dropped": {
+            reason: {"records": count, "ids": ids}
+            for reason, (count, ids) in sorted(verdict.dropped.items())
+        },
+        "conflicts": {
+            "records": verdict.conflict_count,
+            "pairs": [list(pair) for pair in verdict.conflicts],
+        },
+        "metadata_keys": list(project.metadata_keys),
+        "inputs": dict(project.inputs),
+        "outputs": outputs,
+    }
