@@ -47,31 +47,29 @@ class Checker:
             for brand_id, brand in project.brands.items()
         }
 
-    def check(self, record: Record) -> bool:
-        """True when the record is kept; a dropped record is counted by reason."""
+    def check(self, record: Record) -> str | None:
+        """None when the record is kept, else why it was dropped (counted by reason)."""
         rule = record.rule
         if not record.output:
             self.errors.add(rule.output.location, f"record {record.id} has an empty output",
                             "every record needs an answer; check the output template and its data")
-            return False
+            return "empty_output"
         brand = self._brand(record)
         if brand is not None:
             self._guardrails(record, brand)
         for name in FIELDS:
             low, high = rule.limits.of(name)
             size = len(getattr(record, name))
-            if size < low:
-                self.verdict.drop(f"{name}_too_short", record.id)
-                return False
-            if size > high:
-                self.verdict.drop(f"{name}_too_long", record.id)
-                return False
+            if size < low or size > high:
+                reason = f"{name}_too_short" if size < low else f"{name}_too_long"
+                self.verdict.drop(reason, record.id)
+                return reason
         prompt = normalize(record.instruction), normalize(record.input)
         output = normalize(record.output)
         key = digest(*prompt, output)
         if key in self._seen:
             self.verdict.drop("duplicate", record.id)
-            return False
+            return "duplicate"
         self._seen[key] = record.id
         prompt_key = digest(*prompt)
         output_key = digest(output)
@@ -82,7 +80,14 @@ class Checker:
                 self.verdict.conflicts.append((first[1], record.id))
         for name in FIELDS:
             self.verdict.lengths[name].append(len(getattr(record, name)))
-        return True
+        return None
+
+    def duplicate_of(self, record: Record) -> str | None:
+        """The id of the kept record that this one duplicates, if any."""
+        key = digest(normalize(record.instruction), normalize(record.input),
+                     normalize(record.output))
+        kept = self._seen.get(key)
+        return kept if kept != record.id else None
 
     def _brand(self, record: Record) -> Brand | None:
         brand_id = record.metadata.get("brand")

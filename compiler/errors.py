@@ -28,7 +28,8 @@ class Diagnostic:
     hint: str = ""
 
     def render(self) -> str:
-        text = f"{self.location}: error: {self.message}"
+        where = str(self.location)
+        text = f"{where}: error: {self.message}" if where else f"error: {self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text

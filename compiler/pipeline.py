@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,15 +13,13 @@ from compiler.emit import Writer, check_output_dir
 from compiler.errors import CompileError, Location, fail
 from compiler.expand import expand
 from compiler.hashing import digest, normalize
-from compiler.load import check_inside, list_yaml, load_data, load_yaml
+from compiler.inputs import CONTEXTS, DATASET, yaml_files
+from compiler.load import check_inside, load_data, load_yaml
 from compiler.model import Project, Record
 from compiler.resolve import data_file_refs, resolve
-from compiler.split import split
+from compiler.split import Assignment, split
 from compiler.stats import FACETS, metadata_document
 from compiler.validate import validate
-
-DATASET = "specs/dataset.yaml"
-CONTEXTS = "specs/contexts.yaml"
 
 
 def load_project(root: Path, seed: int | None = None) -> Project:
@@ -41,8 +40,8 @@ def load_project(root: Path, seed: int | None = None) -> Project:
 
     dataset = read(DATASET, "dataset")
     contexts = read(CONTEXTS, "contexts") if (root / CONTEXTS).is_file() else None
-    brands = [read(p, "brand") for p in list_yaml(root, "brands")]
-    tasks = [read(p, "task") for p in list_yaml(root, "specs/tasks")]
+    brands = [read(p, "brand") for p in yaml_files(root, "brands")]
+    tasks = [read(p, "task") for p in yaml_files(root, "specs/tasks")]
     if not errors and not tasks:
         errors.append(fail(Location("specs/tasks"), "the project has no task files",
                            "add specs/tasks/<task>.yaml with at least one rule"))
@@ -77,6 +76,47 @@ def group_key(record: Record, group_by: str) -> bytes | str:
     return record.id
 
 
+@dataclass
+class Compiled:
+    """What expanding, checking and splitting a project produced (texts excluded)."""
+
+    project: Project
+    checker: Checker
+    assignment: Assignment
+    group_keys: list[bytes | str]
+    strata: list[tuple]
+    facets: list[tuple]
+    facet_of: list[int]
+
+
+def compile_records(
+    project: Project, sink: Callable[[Record, str | None], None], trace: bool = False
+) -> Compiled:
+    """Expand, check and split; every record is passed to sink with its drop reason (or None)."""
+    config = project.config
+    checker = Checker(project)
+    group_keys: list[bytes | str] = []
+    strata: list[tuple] = []
+    facet_index: dict[tuple, int] = {}
+    facet_of: list[int] = []
+    stratify_by = config.split.stratify_by
+    for record in expand(project):
+        reason = checker.check(record)
+        sink(record, reason)
+        if reason is not None:
+            continue
+        meta = record.metadata
+        group_keys.append(group_key(record, config.split.group_by))
+        strata.append(tuple(meta[k] for k in stratify_by))
+        facet = tuple(meta[k] for k in FACETS)
+        facet_of.append(facet_index.setdefault(facet, len(facet_index)))
+    checker.errors.raise_if_any()
+    ratios = [r for _, r in config.split.ratios]
+    assignment = split(group_keys, strata, ratios, config.seed, config.split.method,
+                       trace)
+    return Compiled(project, checker, assignment, group_keys, strata, list(facet_index), facet_of)
+
+
 @dataclass(frozen=True)
 class BuildResult:
     out_dir: Path
@@ -89,30 +129,16 @@ def build(root: Path, out_dir: Path | None = None, seed: int | None = None) -> B
     project = load_project(root, seed)
     out_dir = Path(out_dir) if out_dir is not None else root / "build"
     check_output_dir(root, out_dir)
-    config = project.config
     writer = Writer(out_dir)
     try:
-        checker = Checker(project)
-        group_keys: list[bytes | str] = []
-        strata: list[tuple] = []
-        facet_index: dict[tuple, int] = {}
-        facet_of: list[int] = []
-        stratify_by = config.split.stratify_by
-        for record in expand(project):
-            if not checker.check(record):
-                continue
-            writer.add(record)
-            meta = record.metadata
-            group_keys.append(group_key(record, config.split.group_by))
-            strata.append(tuple(meta[k] for k in stratify_by))
-            facet = tuple(meta[k] for k in FACETS)
-            facet_of.append(facet_index.setdefault(facet, len(facet_index)))
-        checker.errors.raise_if_any()
-        ratios = [r for _, r in config.split.ratios]
-        assignment = split(group_keys, strata, ratios, config.seed, config.split.method)
-        outputs = writer.route(assignment)
-        metadata = metadata_document(project, checker.verdict, assignment, list(facet_index),
-                                     facet_of, outputs)
+        def keep(record: Record, reason: str | None) -> None:
+            if reason is None:
+                writer.add(record)
+
+        result = compile_records(project, keep)
+        outputs = writer.route(result.assignment)
+        metadata = metadata_document(project, result.checker.verdict, result.assignment,
+                                     result.facets, result.facet_of, outputs)
         writer.finish(metadata)
     except BaseException:
         writer.abort()

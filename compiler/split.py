@@ -21,12 +21,14 @@ def apportion(total: int, ratios: Sequence[Fraction]) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class Placement:
-    """Why one group landed where it did: its stratum position, hash and the cuts."""
+class Trace:
+    """Why each group landed where it did (kept only when asked for: `dsc explain`)."""
 
-    group: int
-    position: float
-    hash: int
+    record_group: list[int]
+    sizes: list[int]
+    hashes: list[int]
+    positions: list[float]
+    starts: list[int]
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Assignment:
     sizes: tuple[int, ...]
     targets: tuple[int, ...]
     groups: int
+    trace: Trace | None = None
 
 
 def _key_text(key: bytes | str) -> str:
@@ -49,6 +52,7 @@ def split(
     ratios: Sequence[Fraction],
     seed: int,
     method: str = "stratified",
+    trace: bool = False,
 ) -> Assignment:
     """Assign records to splits; depends only on (seed, group keys, strata), never on order.
 
@@ -73,13 +77,17 @@ def split(
     total = len(record_group)
     hashes = [keyed(seed, "split", _key_text(k)) for k in first_key]
     targets = apportion(total, ratios)
+    position: list[float] = []
+    starts: list[int] = []
     if method == "stable":
         group_split = _stable(hashes, ratios)
     else:
-        group_split = _stratified(hashes, sizes, group_stratum, first_key, targets)
+        position = positions(hashes, sizes, group_stratum, first_key)
+        group_split, starts = _stratified(hashes, sizes, position, first_key, targets)
     splits = bytes(group_split[g] for g in record_group)
     counts = tuple(splits.count(i) for i in range(len(SPLITS)))
-    return Assignment(splits, counts, targets, len(sizes))
+    details = Trace(record_group, sizes, hashes, position, starts) if trace else None
+    return Assignment(splits, counts, targets, len(sizes), details)
 
 
 def _order(stratum: Hashable) -> str:
@@ -106,22 +114,24 @@ def positions(
 
 
 def _stratified(
-    hashes: list[int], sizes: list[int], strata: list[Hashable], keys: list[bytes | str],
+    hashes: list[int], sizes: list[int], position: list[float], keys: list[bytes | str],
     targets: tuple[int, ...],
-) -> list[int]:
-    position = positions(hashes, sizes, strata, keys)
+) -> tuple[list[int], list[int]]:
+    """Sort groups by stratum position and cut at the target sizes; also each group's start."""
     order = sorted(range(len(sizes)), key=lambda g: (position[g], hashes[g], _key_text(keys[g])))
     cuts = [2 * sum(targets[: i + 1]) for i in range(len(targets) - 1)]
     group_split = [0] * len(sizes)
+    starts = [0] * len(sizes)
     before = 0
     for g in order:
+        starts[g] = before
         middle = 2 * before + sizes[g]
         split_index = 0
         while split_index < len(cuts) and middle >= cuts[split_index]:
             split_index += 1
         group_split[g] = split_index
         before += sizes[g]
-    return group_split
+    return group_split, starts
 
 
 def _stable(hashes: list[int], ratios: Sequence[Fraction]) -> list[int]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from compiler import __version__
 from compiler.check import Verdict
+from compiler.inputs import fingerprint
 from compiler.model import FIELDS, SPLITS, Project
 from compiler.split import Assignment
 
@@ -61,6 +62,7 @@ def metadata_document(
     outputs: dict[str, str],
 ) -> dict[str, Any]:
     config = project.config
+    inputs = dict(project.inputs)
     rows = count_rows(facets, facet_of, assignment)
     by_task: dict[str, dict[str, int]] = {}
     for row in rows:
@@ -70,6 +72,7 @@ def metadata_document(
         "name": config.name,
         "compiler": {"name": "dsc", "version": __version__},
         "seed": config.seed,
+        "fingerprint": fingerprint(inputs, config.seed),
         "split": {
             "method": config.split.method,
             "ratios": {name: float(r) for name, r in config.split.ratios},
@@ -97,6 +100,6 @@ def metadata_document(
             "pairs": [list(pair) for pair in verdict.conflicts],
         },
         "metadata_keys": list(project.metadata_keys),
-        "inputs": dict(project.inputs),
+        "inputs": inputs,
         "outputs": outputs,
     }

@@ -1,0 +1,111 @@
+"""Where one record came from and why it landed in its split (or why it was dropped)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from compiler.errors import Location, fail
+from compiler.model import FIELDS, SPLITS, Project, Record
+from compiler.pipeline import compile_records
+
+
+def explain(project: Project, record_id: str) -> dict[str, Any]:
+    """Compile the project in memory and describe one record; raises when there is no such id."""
+    found: dict[str, Any] = {}
+    ids: list[str] = []
+    kept = 0
+
+    def sink(record: Record, reason: str | None) -> None:
+        nonlocal kept
+        ids.append(record.id)
+        if record.id == record_id:
+            found.update(record=record, reason=reason, index=kept)
+        if reason is None:
+            kept += 1
+
+    compiled = compile_records(project, sink, trace=True)
+    if not found:
+        close = difflib.get_close_matches(record_id, ids, n=1, cutoff=0.5)
+        raise fail(Location(""), f"no record with id {record_id!r}",
+                   f"did you mean {close[0]!r}?" if close else "list ids with: dsc stats, or "
+                   "look them up in build/*.jsonl")
+    record: Record = found["record"]
+    rule = record.rule
+    result: dict[str, Any] = {
+        "id": record.id,
+        "rule": {"task": rule.task, "id": rule.id, "defined_at": str(rule.location)},
+        "bindings": dict(record.bindings),
+        "picks": {
+            name: {"alternative": index, "defined_at": str(alternatives[index].location)}
+            for (name, index), (_, alternatives) in zip(record.picks, rule.pick)
+        },
+        "record": {name: getattr(record, name) for name in FIELDS} | {"metadata": record.metadata},
+    }
+    reason = found["reason"]
+    if reason is not None:
+        result["dropped"] = _why_dropped(record, reason, compiled.checker.duplicate_of(record))
+        return result
+    result["checks"] = _checks(project, record)
+    result["split"] = _placement(compiled, found["index"])
+    return result
+
+
+def _why_dropped(record: Record, reason: str, duplicate_of: str | None) -> str:
+    if reason == "duplicate":
+        return f"duplicate: same normalised instruction, input and output as {duplicate_of}"
+    name, _, bound = reason.rpartition("_too_")
+    low, high = record.rule.limits.of(name)
+    size = len(getattr(record, name))
+    return f"{reason}: {name} has {size} characters, allowed {low} to {high}"
+
+
+def _checks(project: Project, record: Record) -> list[str]:
+    limits = record.rule.limits
+    checks = ["output is not empty"]
+    checks += [f"{name} length {len(getattr(record, name))} within {limits.of(name)[0]}–"
+               f"{limits.of(name)[1]} characters" for name in FIELDS]
+    brand = project.brands.get(record.metadata.get("brand") or "")
+    if brand is not None:
+        checks.append(f"brand {brand.id}: none of {len(brand.do_not_use)} do_not_use phrases, "
+                      f"includes {', '.join(brand.must_include) or 'nothing required'}")
+    checks.append("not a duplicate of an earlier record")
+    return checks
+
+
+def _placement(compiled: Any, index: int) -> dict[str, Any]:
+    assignment = compiled.assignment
+    trace = assignment.trace
+    group = trace.record_group[index]
+    split_name = SPLITS[assignment.splits[index]]
+    targets = assignment.targets
+    total = sum(targets)
+    result: dict[str, Any] = {
+        "split": split_name,
+        "method": compiled.project.config.split.method,
+        "group_by": compiled.project.config.split.group_by,
+        "group_key": _text(compiled.group_keys[index]),
+        "group_size": trace.sizes[group],
+        "stratum": dict(zip(compiled.project.config.split.stratify_by, compiled.strata[index])),
+        "hash": f"{trace.hashes[group]:016x}",
+        "targets": dict(zip(SPLITS, targets)),
+    }
+    if trace.positions:
+        start = trace.starts[group]
+        cut1, cut2 = targets[0], targets[0] + targets[1]
+        result["position"] = round(trace.positions[group], 6)
+        result["start"] = start
+        result["why"] = (
+            f"its group sits at position {trace.positions[group]:.4f} of its stratum; sorted by "
+            f"position, the group covers records {start}–{start + trace.sizes[group] - 1} of "
+            f"{total}, and the cuts give train records 0–{cut1 - 1}, val {cut1}–{cut2 - 1}, "
+            f"test {cut2}–{total - 1}: its middle falls in {split_name}"
+        )
+    else:
+        result["why"] = (f"stable method: hash {trace.hashes[group]:016x} / 2^64 falls in the "
+                         f"{split_name} share of the ratios")
+    return result
+
+
+def _text(key: bytes | str) -> str:
+    return key.hex() if isinstance(key, bytes) else key
