@@ -66,6 +66,8 @@ def build(project: Path, out: Path | None, seed: int | None, force: bool) -> Non
     except CompileError as exc:
         _fail(exc)
         return
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     records = result.metadata["records"]
     dropped = sum(d["records"] for d in result.metadata["dropped"].values())
     click.echo(

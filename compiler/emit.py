@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 from typing import IO, Any
 
-from compiler.errors import fail, Location
+from compiler.errors import Location, fail
 from compiler.model import SPLITS, Record
 from compiler.split import Assignment
 
@@ -75,17 +79,32 @@ class _HashedFile:
 
 
 class Writer:
-    """Streams records into per-task files in a staging folder beside the output folder."""
+    """Streams records into a staging folder beside the output folder, then swaps it in.
+
+    A lock file beside the output folder (held with flock, so a killed build never leaves a
+    stale lock) keeps a second build out; a staging folder left by a killed build is removed.
+    The swap is one atomic exchange of the two folders where the system offers it.
+    """
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self.staging = out_dir.with_name(out_dir.name + ".staging")
-        if self.staging.exists():
-            shutil.rmtree(self.staging)
-        (self.staging / "tasks").mkdir(parents=True)
+        self.notes: list[str] = []
         self.tasks: dict[str, _HashedFile] = {}
         self.task_order: list[str] = []
         self.outputs: dict[str, str] = {}
+        self.split_files: list[_HashedFile] = []
+        self._lock = _acquire_lock(out_dir.with_name(out_dir.name + ".lock"), out_dir)
+        try:
+            _check_writable(out_dir)
+            for leftover in (self.staging, out_dir.with_name(out_dir.name + ".old")):
+                if leftover.exists() or leftover.is_symlink():
+                    _remove(leftover)
+                    self.notes.append(f"removed {leftover.name}/ left by an interrupted build")
+            (self.staging / "tasks").mkdir(parents=True)
+        except BaseException:
+            self._release()
+            raise
 
     def add(self, record: Record) -> None:
         task = record.metadata["task"]
@@ -100,9 +119,11 @@ class Writer:
         for task in self.task_order:
             self.outputs[f"tasks/{task}.jsonl"] = self.tasks[task].close()
         split_files = [_HashedFile(self.staging / f"{name}.jsonl") for name in SPLITS]
+        self.split_files = split_files
         index = 0
         for task in sorted(self.task_order):
-            with open(self.staging / "tasks" / f"{task}.jsonl", encoding="utf-8", newline="\n") as f:
+            path = self.staging / "tasks" / f"{task}.jsonl"
+            with open(path, encoding="utf-8", newline="\n") as f:
                 for line in f:
                     split_files[assignment.splits[index]].write(line)
                     index += 1
@@ -115,32 +136,97 @@ class Writer:
             f.write(dump_json(metadata))
             f.flush()
             os.fsync(f.fileno())
-        self._swap()
-
-    def _swap(self) -> None:
-        old = self.out_dir.with_name(self.out_dir.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
+        _fsync_dir(self.staging / "tasks")
+        _fsync_dir(self.staging)
         if self.out_dir.exists():
-            os.replace(self.out_dir, old)
-        os.replace(self.staging, self.out_dir)
-        if old.exists():
-            shutil.rmtree(old)
+            _exchange(self.staging, self.out_dir)
+            _fsync_dir(self.out_dir.parent)
+            _remove(self.staging)
+        else:
+            os.rename(self.staging, self.out_dir)
+            _fsync_dir(self.out_dir.parent)
+        self._release()
 
     def abort(self) -> None:
-        for handle in self.tasks.values():
+        for handle in [*self.tasks.values(), *self.split_files]:
             if not handle.handle.closed:
-                handle.handle.close()
+                with contextlib.suppress(OSError):
+                    handle.handle.close()
         if self.staging.exists():
-            shutil.rmtree(self.staging)
+            _remove(self.staging)
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+
+def _acquire_lock(path: Path, out_dir: Path) -> IO[str]:
+    handle = open(path, "a", encoding="utf-8")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise fail(Location(out_dir.name), f"another dsc build is writing {out_dir.name}/ "
+                   f"(it holds {path.name})", "wait for it to finish, then build again") from None
+    return handle
+
+
+def _check_writable(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.stat().st_mode & stat.S_IWUSR:
+        raise fail(Location(out_dir.name), f"{out_dir.name}/ is read-only",
+                   f"make it writable (chmod u+w {out_dir.name}) to rebuild it")
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    else:
+        shutil.rmtree(path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(first: Path, second: Path) -> None:
+    """Swap two folders atomically (Linux renameat2); elsewhere, two renames."""
+    libc = _libc()
+    if libc is not None:
+        result = libc.renameat2(-100, os.fsencode(first), -100, os.fsencode(second),
+                                _RENAME_EXCHANGE)
+        if result == 0:
+            return
+    aside = second.with_name(second.name + ".old")
+    os.rename(second, aside)
+    os.rename(first, second)
+    os.rename(aside, first)
+
+
+def _libc() -> Any:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                   ctypes.c_uint]
+        return libc
+    except (OSError, AttributeError):
+        return None
 
 
 def check_output_dir(root: Path, out_dir: Path) -> None:
-    """Refuse an output folder that is a file or that leaves the project."""
-    where = Location(str(out_dir.name))
+    """Refuse an output folder that is a symbolic link or a file."""
+    where = Location(out_dir.name)
     if out_dir.is_symlink():
         raise fail(where, f"output folder {out_dir.name!r} is a symbolic link",
-                   "remove the link; dsc writes only real folders inside the project")
+                   "remove the link; dsc writes only real folders")
     if out_dir.exists() and not out_dir.is_dir():
         raise fail(where, f"output path {out_dir.name!r} exists and is not a folder",
                    "move the file away")

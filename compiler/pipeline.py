@@ -121,6 +121,7 @@ def compile_records(
 class BuildResult:
     out_dir: Path
     metadata: dict[str, Any]
+    notes: tuple[str, ...] = ()
 
 
 def build(root: Path, out_dir: Path | None = None, seed: int | None = None) -> BuildResult:
@@ -129,7 +130,11 @@ def build(root: Path, out_dir: Path | None = None, seed: int | None = None) -> B
     project = load_project(root, seed)
     out_dir = Path(out_dir) if out_dir is not None else root / "build"
     check_output_dir(root, out_dir)
-    writer = Writer(out_dir)
+    try:
+        writer = Writer(out_dir)
+    except OSError as exc:
+        raise fail(Location(out_dir.name), f"cannot prepare {out_dir.name}/: "
+                   f"{exc.strerror or exc}", "check the folder's permissions") from None
     try:
         def keep(record: Record, reason: str | None) -> None:
             if reason is None:
@@ -140,7 +145,12 @@ def build(root: Path, out_dir: Path | None = None, seed: int | None = None) -> B
         metadata = metadata_document(project, result.checker.verdict, result.assignment,
                                      result.facets, result.facet_of, outputs)
         writer.finish(metadata)
-    except BaseException:
+    except BaseException as exc:
         writer.abort()
+        if isinstance(exc, OSError):
+            raise fail(Location(out_dir.name), f"cannot write {out_dir.name}/: "
+                       f"{exc.strerror or exc}",
+                       "free disk space or fix permissions; the previous build is untouched"
+                       ) from None
         raise
-    return BuildResult(out_dir, metadata)
+    return BuildResult(out_dir, metadata, tuple(writer.notes))
