@@ -37,19 +37,19 @@ def _inline(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
-def _json_lines(value: Any, indent: str) -> str:
-    """Indented JSON in which flat objects and lists stay on one line (one row a line)."""
+def _json_lines(value: Any, indent: str, row: bool = False) -> str:
+    """Indented JSON in which short flat objects, and flat rows of a list, stay on one line."""
     if not isinstance(value, (dict, list)):
         return _inline(value)
-    flat = not any(isinstance(v, (dict, list)) for v in
-                   (value.values() if isinstance(value, dict) else value))
-    if flat and len(_inline(value)) <= 120 or not value:
+    members = value.values() if isinstance(value, dict) else value
+    flat = not any(isinstance(v, (dict, list)) for v in members)
+    if not value or flat and (row or len(_inline(value)) <= 120):
         return _inline(value)
     inner = indent + "  "
     if isinstance(value, dict):
         body = [f"{inner}{_inline(k)}: {_json_lines(v, inner)}" for k, v in value.items()]
         return "{\n" + ",\n".join(body) + f"\n{indent}}}"
-    body = [f"{inner}{_json_lines(v, inner)}" for v in value]
+    body = [f"{inner}{_json_lines(v, inner, row=True)}" for v in value]
     return "[\n" + ",\n".join(body) + f"\n{indent}]"
 
 
