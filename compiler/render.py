@@ -112,10 +112,16 @@ def compile_template(tpl: Template, what: str) -> Renderer:
     fast = _fast_parts(tree)
 
     def slow(context: dict[str, Any]) -> str:
+        chunks, size = [], 0
         try:
-            return compiled.render(context)
+            for chunk in compiled.generate(context):
+                size += len(chunk)
+                if size > MAX_STRING:
+                    raise SecurityError(f"output is longer than {MAX_STRING} characters")
+                chunks.append(chunk)
         except Exception as exc:
             raise render_error(tpl, what, exc) from None
+        return "".join(chunks)
 
     if fast is None:
         return slow
