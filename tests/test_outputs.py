@@ -1,0 +1,102 @@
+"""The bytes of a build: Alpaca records loaders accept, one schema, canonical text."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from compiler.model import CORE_METADATA, SPLITS
+from compiler.pipeline import build
+
+RECORD_KEYS = ["id", "instruction", "input", "output", "metadata"]
+ID = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\.[0-9a-f]{16}$")
+
+
+@pytest.fixture(params=["coding", "example"])
+def built(request, case, example, tmp_path: Path) -> Path:
+    project = example if request.param == "example" else case(request.param)
+    out = tmp_path / "out"
+    build(project, out)
+    return out
+
+
+def _records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_files_are_canonical_utf8_text(built: Path) -> None:
+    for path in sorted(built.rglob("*")):
+        if not path.is_file():
+            continue
+        raw = path.read_bytes()
+        assert not raw.startswith(b"\xef\xbb\xbf"), path
+        assert b"\r" not in raw, path
+        assert raw.endswith(b"\n") or raw == b"", path
+        text = raw.decode("utf-8")
+        assert unicodedata.normalize("NFC", text) == text, path
+        assert "NaN" not in text and "Infinity" not in text, path
+
+
+def test_records_have_one_schema_and_sorted_ids(built: Path) -> None:
+    meta_keys = None
+    all_ids = []
+    for name in SPLITS:
+        records = _records(built / f"{name}.jsonl")
+        ids = [r["id"] for r in records]
+        assert ids == sorted(ids), name
+        all_ids += ids
+        for record in records:
+            assert list(record) == RECORD_KEYS
+            assert ID.match(record["id"]), record["id"]
+            assert all(isinstance(record[k], str) for k in RECORD_KEYS[1:4])
+            keys = list(record["metadata"])
+            assert keys[: len(CORE_METADATA)] == list(CORE_METADATA)
+            assert all(v is None or isinstance(v, str) for v in record["metadata"].values())
+            meta_keys = meta_keys or keys
+            assert keys == meta_keys
+    assert len(all_ids) == len(set(all_ids))
+
+
+def test_task_files_hold_the_same_records_as_the_splits(built: Path) -> None:
+    split_lines = sorted(
+        line for name in SPLITS for line in (built / f"{name}.jsonl").read_text("utf-8").splitlines()
+    )
+    task_lines = sorted(
+        line for p in sorted((built / "tasks").glob("*.jsonl"))
+        for line in p.read_text("utf-8").splitlines()
+    )
+    assert split_lines == task_lines
+
+
+def test_metadata_json_hashes_every_output(built: Path) -> None:
+    import hashlib
+
+    meta = json.loads((built / "metadata.json").read_text("utf-8"))
+    files = sorted(p.relative_to(built).as_posix() for p in built.rglob("*.jsonl"))
+    assert sorted(meta["outputs"]) == files
+    for name, digest in meta["outputs"].items():
+        assert hashlib.sha256((built / name).read_bytes()).hexdigest() == digest
+    assert meta["records"]["total"] == sum(meta["records"][s] for s in SPLITS)
+    assert sum(row["records"] for row in meta["counts"]) == meta["records"]["total"]
+    text = (built / "metadata.json").read_text("utf-8")
+    assert "/tmp" not in text and str(built) not in text
+
+
+def test_huggingface_datasets_loads_every_split(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    import datasets  # the hf extra, installed by make test
+
+    files = {name: str(built / f"{name}.jsonl") for name in SPLITS}
+    loaded = datasets.load_dataset("json", data_files=files, cache_dir=str(tmp_path / "cache"))
+    total = sum(len(loaded[name]) for name in SPLITS)
+    meta = json.loads((built / "metadata.json").read_text("utf-8"))
+    assert total == meta["records"]["total"]
+    features = {name: loaded[name].features for name in SPLITS if len(loaded[name])}
+    assert len({repr(f) for f in features.values()}) == 1
