@@ -68,8 +68,19 @@ def build(project: Path, out: Path | None, seed: int | None, force: bool) -> Non
         return
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    records = result.metadata["records"]
-    dropped = sum(d["records"] for d in result.metadata["dropped"].values())
+    meta = result.metadata
+    records = meta["records"]
+    dropped = sum(d["records"] for d in meta["dropped"].values())
+    if dropped:
+        reasons = ", ".join(f"{reason} {d['records']}" for reason, d in meta["dropped"].items())
+        click.echo(f"note: dropped {dropped} records ({reasons}); see dropped in metadata.json",
+                   err=True)
+    conflicts = meta["conflicts"]
+    if conflicts["records"]:
+        first = conflicts["pairs"][0]
+        click.echo(f"warning: {conflicts['records']} records repeat the prompt of another record "
+                   f"with a different output (first: {first[1]} vs {first[0]}); "
+                   "see conflicts in metadata.json", err=True)
     click.echo(
         f"built {records['total']} records (train {records['train']}, val {records['val']}, "
         f"test {records['test']}; dropped {dropped}) into {out_dir.name}/"
