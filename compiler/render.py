@@ -58,8 +58,19 @@ class SpecEnvironment(SandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
+def _finalize(value: Any) -> Any:
+    """Only text and numbers may be written into a record; a mapping or list is a mistake."""
+    if value is None or isinstance(value, (bool, dict, list, tuple)):
+        kind = {dict: "a mapping", list: "a list", tuple: "a list"}.get(type(value))
+        shown = kind or repr(value)
+        raise TypeError(f"an expression renders {shown}, not text (pick a field, e.g. "
+                        f"item.text, or use a filter such as join)")
+    return value
+
+
 def make_environment() -> SpecEnvironment:
     env = SpecEnvironment(
+        finalize=_finalize,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -154,7 +165,7 @@ def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], A
         try:
             return expression(**context)
         except Exception as exc:
-            raise render_error(tpl, what, exc) from None
+            raise render_error(tpl, what, exc, expression=True) from None
 
     return evaluate
 
@@ -181,13 +192,18 @@ def _fast_parts(tree: nodes.Template) -> list[str | tuple[str, ...]] | None:
     return parts
 
 
-def render_error(tpl: Template, what: str, exc: BaseException) -> CompileError:
-    """A template failure as a positioned error in the spec file."""
+def render_error(
+    tpl: Template, what: str, exc: BaseException, expression: bool = False
+) -> CompileError:
+    """A template failure as a positioned error in the spec file.
+
+    Jinja maps template tracebacks to template lines; expressions (`when`) are one line.
+    """
     if isinstance(exc, CompileError):
         return exc
     line = 1
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
-        if frame.f_code.co_filename == "<template>":
+        if frame.f_code.co_filename == "<template>" and not expression:
             line = lineno
     if isinstance(exc, UndefinedError):
         name = re.findall(r"'([^']*)'", str(exc))
