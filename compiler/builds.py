@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from compiler.errors import Location, fail
@@ -25,20 +25,24 @@ def parse_build(texts: dict[str, str], where: str) -> Build:
             except ValueError as exc:
                 raise fail(Location(f"{where}/{split_name}.jsonl", number, 1),
                            f"not a JSON line: {exc}") from None
+            if not isinstance(record, dict):
+                raise fail(Location(f"{where}/{split_name}.jsonl", number, 1),
+                           f"expected a JSON object (a record), found {type(record).__name__}")
             records[str(record.get("id", f"{split_name}:{number}"))] = (split_name, record)
     return records
 
 
 def read_folder(folder: Path) -> Build:
     if not (folder / "metadata.json").is_file() and not (folder / "train.jsonl").is_file():
-        raise fail(Location(str(folder)), f"{folder} is not a dsc build folder",
-                   "give a folder holding train.jsonl, val.jsonl and test.jsonl")
+        raise fail(Location(str(folder)),
+                   "not a dsc build folder (no metadata.json, no train.jsonl)",
+                   "give folders written by dsc build, e.g. a copy of build/ made before a change")
     texts = {}
     for name in SPLITS:
         path = folder / f"{name}.jsonl"
         if path.is_file():
             texts[name] = path.read_text(encoding="utf-8")
-    return parse_build(texts, folder.name)
+    return parse_build(texts, folder.name or str(folder))
 
 
 def read_revision(project: Path, out_dir: Path, rev: str) -> Build:
@@ -47,18 +51,33 @@ def read_revision(project: Path, out_dir: Path, rev: str) -> Build:
         top = _git(project, "rev-parse", "--show-toplevel").strip()
     except (OSError, subprocess.CalledProcessError):
         raise fail(Location(str(project)), "not inside a git repository",
-                   "--rev needs a git checkout; compare two folders instead: dsc diff OLD NEW") from None
-    relative = out_dir.resolve().relative_to(Path(top).resolve()).as_posix()
+                   "--rev needs a git checkout; compare two folders instead: dsc diff OLD NEW"
+                   ) from None
+    try:
+        # A name starting with "-" would be read by git as an option.
+        if rev.startswith("-"):
+            raise subprocess.CalledProcessError(1, "git")
+        commit = _git(project, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+    except subprocess.CalledProcessError:
+        raise fail(Location(""), f"unknown revision {rev!r}",
+                   "name a commit, branch or tag (git log --oneline, git branch -a); "
+                   "fetch it first if it lives on a remote") from None
+    try:
+        relative = PurePosixPath(out_dir.resolve().relative_to(Path(top).resolve()).as_posix())
+    except ValueError:
+        raise fail(Location(str(out_dir)), f"the folder is outside the git repository {top}",
+                   "--rev compares a build folder of this repository with its committed version"
+                   ) from None
     texts = {}
     for name in SPLITS:
+        path = (relative / f"{name}.jsonl").as_posix()
         try:
-            texts[name] = _git(project, "show", f"{rev}:{relative}/{name}.jsonl")
-        except subprocess.CalledProcessError as exc:
-            message = (exc.stderr or "").strip().splitlines()
-            raise fail(Location(f"{relative}/{name}.jsonl"),
-                       f"cannot read it at revision {rev!r}: {message[-1] if message else 'git failed'}",
-                       "check the revision name (git log), and that the build was committed") from None
-    return parse_build(texts, f"{rev}:{relative}")
+            texts[name] = _git(project, "show", f"{commit}:{path}")
+        except subprocess.CalledProcessError:
+            raise fail(Location(path), f"not committed at revision {rev!r}",
+                       f"commit {relative.as_posix()}/ with the specs so that it can be compared; "
+                       "or compare two folders: dsc diff OLD NEW") from None
+    return parse_build(texts, f"{rev}:{relative.as_posix()}")
 
 
 def _git(cwd: Path, *args: str) -> str:

@@ -28,8 +28,9 @@ def explain(project: Project, record_id: str) -> dict[str, Any]:
     if not found:
         close = difflib.get_close_matches(record_id, ids, n=1, cutoff=0.5)
         raise fail(Location(""), f"no record with id {record_id!r}",
-                   f"did you mean {close[0]!r}?" if close else "list ids with: dsc stats, or "
-                   "look them up in build/*.jsonl")
+                   f"did you mean {close[0]!r}?" if close else "kept records are the ids of "
+                   "build/*.jsonl; dropped ones are listed under \"dropped\" in "
+                   "build/metadata.json")
     record: Record = found["record"]
     rule = record.rule
     result: dict[str, Any] = {
@@ -38,7 +39,7 @@ def explain(project: Project, record_id: str) -> dict[str, Any]:
         "bindings": dict(record.bindings),
         "picks": {
             name: {"alternative": index, "defined_at": str(alternatives[index].location)}
-            for (name, index), (_, alternatives) in zip(record.picks, rule.pick)
+            for (name, index), (_, alternatives) in zip(record.picks, rule.pick, strict=True)
         },
         "record": {name: getattr(record, name) for name in FIELDS} | {"metadata": record.metadata},
     }
@@ -54,7 +55,7 @@ def explain(project: Project, record_id: str) -> dict[str, Any]:
 def _why_dropped(record: Record, reason: str, duplicate_of: str | None) -> str:
     if reason == "duplicate":
         return f"duplicate: same normalised instruction, input and output as {duplicate_of}"
-    name, _, bound = reason.rpartition("_too_")
+    name = reason.rpartition("_too_")[0]
     low, high = record.rule.limits.of(name)
     size = len(getattr(record, name))
     return f"{reason}: {name} has {size} characters, allowed {low} to {high}"
@@ -86,9 +87,10 @@ def _placement(compiled: Any, index: int) -> dict[str, Any]:
         "group_by": compiled.project.config.split.group_by,
         "group_key": _text(compiled.group_keys[index]),
         "group_size": trace.sizes[group],
-        "stratum": dict(zip(compiled.project.config.split.stratify_by, compiled.strata[index])),
+        "stratum": dict(zip(compiled.project.config.split.stratify_by, compiled.strata[index],
+                            strict=True)),
         "hash": f"{trace.hashes[group]:016x}",
-        "targets": dict(zip(SPLITS, targets)),
+        "targets": dict(zip(SPLITS, targets, strict=True)),
     }
     if trace.positions:
         start = trace.starts[group]

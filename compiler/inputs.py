@@ -41,7 +41,7 @@ def sha256_file(path: Path) -> str | None:
         return None
 
 
-def fingerprint(inputs: dict[str, str], seed: int) -> str:
+def fingerprint(inputs: dict[str, str], seed: Any) -> str:
     """One hash naming what a build was compiled from: compiler version, seed and inputs."""
     payload = json.dumps({"compiler": __version__, "seed": seed, "inputs": inputs},
                          sort_keys=True, separators=(",", ":"))
@@ -66,14 +66,21 @@ def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
     meta = read_metadata(out_dir)
     if meta is None:
         return [f"no readable {out_dir.name}/{METADATA}"]
+    compiler, recorded, outputs = (meta.get(key) for key in ("compiler", "inputs", "outputs"))
+    if not (isinstance(compiler, dict) and isinstance(recorded, dict)
+            and isinstance(outputs, dict)):
+        return [f"{out_dir.name}/{METADATA} was edited by hand"]
     reasons = []
-    built_with = meta.get("compiler", {}).get("version")
+    built_with = compiler.get("version")
     if built_with != __version__:
         reasons.append(f"compiler version changed ({built_with} -> {__version__})")
+    elif meta.get("fingerprint") != fingerprint(recorded, meta.get("seed")):
+        # The fingerprint is a hash of the recorded seed and inputs: an edit to any of the
+        # three shows here (metadata.json cannot record its own sha256).
+        reasons.append(f"{out_dir.name}/{METADATA} was edited by hand")
     effective = seed if seed is not None else _spec_seed(root)
     if meta.get("seed") != effective:
         reasons.append(f"seed changed ({meta.get('seed')} -> {effective})")
-    recorded: dict[str, str] = meta.get("inputs", {})
     current = {p: sha256_file(root / p) for p in spec_files(root)}
     data_paths = [p for p in recorded if p not in current and not _is_spec_path(p)]
     current.update({p: sha256_file(root / p) for p in data_paths})
@@ -87,7 +94,6 @@ def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
             reasons.append(f"{path} was deleted")
         else:
             reasons.append(f"{path} changed")
-    outputs: dict[str, str] = meta.get("outputs", {})
     for path, digest in sorted(outputs.items()):
         actual = sha256_file(out_dir / path)
         if actual is None:
@@ -112,7 +118,7 @@ def _spec_seed(root: Path) -> Any:
 
 
 def _is_spec_path(path: str) -> bool:
-    return path == DATASET or path == CONTEXTS or path.startswith(("brands/", "specs/tasks/"))
+    return path in (DATASET, CONTEXTS) or path.startswith(("brands/", "specs/tasks/"))
 
 
 def _tree(folder: Path) -> set[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import click
@@ -83,17 +85,33 @@ def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
+def _cell(text: str) -> str:
+    """A code span inside a table cell, where a bare | would end the cell."""
+    return _code(text).replace("|", "\\|")
+
+
+def _plain(text: Any) -> str:
+    """A one-line summary as markdown text: HTML such as </details> must not end the fold."""
+    return html.escape(_short(text), quote=False)
+
+
+def _fence(body: list[str]) -> str:
+    """A code fence longer than any run of backticks in the body (outputs often hold code)."""
+    longest = max((len(run) for line in body for run in re.findall("`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def diff_markdown(result: Diff) -> str:
     """Markdown ready to paste as a pull-request comment; long lists are folded."""
     lines = [f"### dsc diff: {summary(result)}", ""]
     rows = [(d, v, o, n) for d, values in result.counts.items() for v, (o, n) in values.items()]
     if rows:
         lines += ["| dimension | value | old | new | Δ |", "|---|---|---:|---:|---:|"]
-        lines += [f"| {d} | {_code(v)} | {o} | {n} | {n - o:+d} |" for d, v, o, n in rows]
+        lines += [f"| {d} | {_cell(v)} | {o} | {n} | {n - o:+d} |" for d, v, o, n in rows]
         lines.append("")
     for title, items in (("Added", result.added), ("Removed", result.removed)):
         if items:
-            body = [f"- {_code(i)} ({s}): {_short(r.get('instruction', ''))}"
+            body = [f"- {_code(i)} ({s}): {_plain(r.get('instruction', ''))}"
                     for i, s, r in items[:SHOWN]]
             lines += _details(title, len(items), body)
     if result.changed:
@@ -101,12 +119,13 @@ def diff_markdown(result: Diff) -> str:
         for change in result.changed[:SHOWN]:
             where = change.new_split if change.old_split == change.new_split else \
                 f"{change.old_split} → {change.new_split}"
-            body += [f"**{_code(change.id)}** ({where})", "", "```diff"]
+            block = []
             for name, old, new in change.fields:
-                body.append(f"@@ {name} @@")
-                body += [f"- {t}" for t in _lines(old)] + [f"+ {t}" for t in _lines(new)]
-            body += ["```", ""]
-        lines += _details("Changed", len(result.changed), body)
+                block.append(f"@@ {name} @@")
+                block += [f"- {t}" for t in _lines(old)] + [f"+ {t}" for t in _lines(new)]
+            fence = _fence(block)
+            body += [f"**{_code(change.id)}** ({where})", "", fence + "diff", *block, fence, ""]
+        lines += _details("Changed", len(result.changed), body[:-1])
     if result.moved:
         body = [f"- {_code(i)}: {o} → {n}" for i, o, n in result.moved[:SHOWN]]
         lines += _details("Moved between splits", len(result.moved), body)
