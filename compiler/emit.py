@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from compiler.errors import Location, fail
+from compiler.inputs import SEAL_KEY, seal
 from compiler.model import SPLITS, Record
 from compiler.split import Assignment
 
@@ -81,8 +82,9 @@ class _HashedFile:
 class Writer:
     """Streams records into a staging folder beside the output folder, then swaps it in.
 
-    A lock file beside the output folder (held with flock, so a killed build never leaves a
-    stale lock) keeps a second build out; a staging folder left by a killed build is removed.
+    An flock on the folder that holds the output folder keeps a second build out (the kernel
+    drops it when a build dies, so no stale lock file exists); a staging folder left by a killed
+    build is removed.
     The swap is one atomic exchange of the two folders where the system offers it.
     """
 
@@ -94,7 +96,7 @@ class Writer:
         self.task_order: list[str] = []
         self.outputs: dict[str, str] = {}
         self.split_files: list[_HashedFile] = []
-        self._lock = _acquire_lock(out_dir.with_name(out_dir.name + ".lock"), out_dir)
+        self._lock: int | None = _acquire_lock(out_dir)
         try:
             _check_writable(out_dir)
             for leftover in (self.staging, out_dir.with_name(out_dir.name + ".old")):
@@ -133,7 +135,7 @@ class Writer:
 
     def finish(self, metadata: dict[str, Any]) -> None:
         with _open(self.staging / "metadata.json") as f:
-            f.write(dump_json(metadata))
+            f.write(seal(dump_json({**metadata, SEAL_KEY: "0" * 64})))
             f.flush()
             os.fsync(f.fileno())
         _fsync_dir(self.staging / "tasks")
@@ -158,19 +160,21 @@ class Writer:
 
     def _release(self) -> None:
         if self._lock is not None:
-            self._lock.close()
+            os.close(self._lock)
             self._lock = None
 
 
-def _acquire_lock(path: Path, out_dir: Path) -> IO[str]:
-    handle = open(path, "a", encoding="utf-8")
+def _acquire_lock(out_dir: Path) -> int:
+    parent = out_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        handle.close()
-        raise fail(Location(out_dir.name), f"another dsc build is writing {out_dir.name}/ "
-                   f"(it holds {path.name})", "wait for it to finish, then build again") from None
-    return handle
+        os.close(fd)
+        raise fail(Location(out_dir.name), f"another dsc build is writing {out_dir.name}/",
+                   "wait for it to finish, then build again") from None
+    return fd
 
 
 def _check_writable(out_dir: Path) -> None:

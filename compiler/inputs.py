@@ -48,6 +48,28 @@ def fingerprint(inputs: dict[str, str], seed: Any) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+SEAL_KEY = "metadata_sha256"
+_UNSEALED = "0" * 64
+
+
+def seal(text: str) -> str:
+    """Fill in metadata.json's own hash: the sha256 of the text with that value all zeros."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return text.replace(f'"{SEAL_KEY}": "{_UNSEALED}"', f'"{SEAL_KEY}": "{digest}"', 1)
+
+
+def sealed(text: str) -> bool:
+    """True when metadata.json's text still has the hash it was written with."""
+    marker = f'"{SEAL_KEY}": "'
+    at = text.rfind(marker)
+    if at < 0:
+        return False
+    start = at + len(marker)
+    recorded = text[start : start + 64]
+    blank = text[:start] + _UNSEALED + text[start + 64 :]
+    return hashlib.sha256(blank.encode("utf-8")).hexdigest() == recorded
+
+
 def read_metadata(out_dir: Path) -> dict[str, Any] | None:
     try:
         with open(out_dir / METADATA, encoding="utf-8") as f:
@@ -66,17 +88,17 @@ def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
     meta = read_metadata(out_dir)
     if meta is None:
         return [f"no readable {out_dir.name}/{METADATA}"]
+    staging = out_dir.with_name(out_dir.name + ".staging")
+    leftover = [f"{staging.name}/ was left by an interrupted build"] if staging.exists() else []
     compiler, recorded, outputs = (meta.get(key) for key in ("compiler", "inputs", "outputs"))
     if not (isinstance(compiler, dict) and isinstance(recorded, dict)
             and isinstance(outputs, dict)):
         return [f"{out_dir.name}/{METADATA} was edited by hand"]
-    reasons = []
+    reasons = leftover
     built_with = compiler.get("version")
     if built_with != __version__:
         reasons.append(f"compiler version changed ({built_with} -> {__version__})")
-    elif meta.get("fingerprint") != fingerprint(recorded, meta.get("seed")):
-        # The fingerprint is a hash of the recorded seed and inputs: an edit to any of the
-        # three shows here (metadata.json cannot record its own sha256).
+    elif not sealed((out_dir / METADATA).read_text(encoding="utf-8")):
         reasons.append(f"{out_dir.name}/{METADATA} was edited by hand")
     effective = seed if seed is not None else _spec_seed(root)
     if meta.get("seed") != effective:

@@ -1031,10 +1031,11 @@ def test_seed_option_reproduces_the_records_of_a_spec_seed(
     assert list(by_option) == list(by_spec) == BUILD_FILES
     for name in BUILD_FILES[1:]:
         assert by_option[name] == by_spec[name], name
-    # metadata.json differs only where the inputs differ: the bytes of specs/dataset.yaml.
+    # metadata.json differs only where the inputs differ: the bytes of specs/dataset.yaml
+    # (and so in its own hash).
     meta_option, meta_spec = (json.loads(tree["metadata.json"]) for tree in (by_option, by_spec))
     differing = sorted(k for k in meta_option if meta_option[k] != meta_spec[k])
-    assert differing == ["fingerprint", "inputs"]
+    assert differing == ["fingerprint", "inputs", "metadata_sha256"]
     assert [
         k for k in meta_option["inputs"] if meta_option["inputs"][k] != meta_spec["inputs"][k]
     ] == ["specs/dataset.yaml"]
