@@ -223,4 +223,4 @@ def _explain_text(result: dict[str, Any]) -> str:
     for name in ("instruction", "input", "output"):
         text = record[name].replace("\n", "\n            ")
         lines.append(f"  {name:<9} {text}")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in "\n".join(lines).split("\n"))

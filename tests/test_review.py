@@ -882,7 +882,7 @@ def test_explain_a_kept_record(built: Path, cli) -> None:
         " the group covers records 2–2 of 12, and the cuts give train records 0–9, val 10–10,"
         " test 11–11: its middle falls in train\n"
         "  instruction Describe cancellation in Rust coroutines.\n"
-        "  input     \n"
+        "  input\n"
         "  output    In Rust, cancellation is about how a running task is cancelled and what"
         " cleanup runs.\n"
         "            The runtime (tokio) schedules coroutines cooperatively, so a task only\n"
