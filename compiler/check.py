@@ -7,7 +7,7 @@ from array import array
 from dataclasses import dataclass, field
 
 from compiler.errors import Collector, Location
-from compiler.hashing import digest, normalize
+from compiler.hashing import normalize, record_digests
 from compiler.model import FIELDS, Brand, Project, Record
 
 MAX_LISTED = 50
@@ -40,53 +40,69 @@ class Checker:
         self.project = project
         self.errors = Collector()
         self.verdict = Verdict()
-        self._seen: dict[bytes, str] = {}
-        self._prompts: dict[bytes, tuple[bytes, str]] = {}
+        # Fingerprints of the kept records: the whole record, and the prompt (with the first
+        # record that had it). A kept record whose prompt was seen before has another output:
+        # a conflict, remembered in _others so that duplicate_of can name it.
+        self._seen: set[bytes] = set()
+        self._prompts: dict[bytes, str] = {}
+        self._others: dict[bytes, str] = {}
         self._banned = {
             brand_id: [(phrase, _folded(phrase)) for phrase in brand.do_not_use]
+            for brand_id, brand in project.brands.items()
+        }
+        self._required = {
+            brand_id: [(phrase, _folded(phrase)) for phrase in brand.must_include]
             for brand_id, brand in project.brands.items()
         }
 
     def check(self, record: Record) -> str | None:
         """None when the record is kept, else why it was dropped (counted by reason)."""
         rule = record.rule
-        if not record.output:
+        instruction, input_, output = record.instruction, record.input, record.output
+        if not output:
             self.errors.add(rule.output.location, f"record {record.id} has an empty output",
                             "every record needs an answer; check the output template and its data")
             return "empty_output"
         brand = self._brand(record)
         if brand is not None:
             self._guardrails(record, brand)
-        for name in FIELDS:
-            low, high = rule.limits.of(name)
-            size = len(getattr(record, name))
+        limits = rule.limits
+        sizes = len(instruction), len(input_), len(output)
+        bounds = limits.instruction, limits.input, limits.output
+        for name, (low, high), size in zip(FIELDS, bounds, sizes, strict=True):
             if size < low or size > high:
                 reason = f"{name}_too_short" if size < low else f"{name}_too_long"
                 self.verdict.drop(reason, record.id)
                 return reason
-        prompt = normalize(record.instruction), normalize(record.input)
-        output = normalize(record.output)
-        key = digest(*prompt, output)
+        key, prompt_key = record_digests(normalize(instruction), normalize(input_),
+                                         normalize(output))
         if key in self._seen:
             self.verdict.drop("duplicate", record.id)
             return "duplicate"
-        self._seen[key] = record.id
-        prompt_key = digest(*prompt)
-        output_key = digest(output)
-        first = self._prompts.setdefault(prompt_key, (output_key, record.id))
-        if first[0] != output_key:
+        self._seen.add(key)
+        first = self._prompts.get(prompt_key)
+        if first is None:
+            self._prompts[prompt_key] = record.id
+        else:
+            # The same prompt, and not a duplicate: so another output.
+            self._others[key] = record.id
             self.verdict.conflict_count += 1
             if len(self.verdict.conflicts) < MAX_LISTED:
-                self.verdict.conflicts.append((first[1], record.id))
-        for name in FIELDS:
-            self.verdict.lengths[name].append(len(getattr(record, name)))
+                self.verdict.conflicts.append((first, record.id))
+        lengths = self.verdict.lengths
+        for name, size in zip(FIELDS, sizes, strict=True):
+            lengths[name].append(size)
         return None
 
     def duplicate_of(self, record: Record) -> str | None:
         """The id of the kept record that this one duplicates, if any."""
-        key = digest(normalize(record.instruction), normalize(record.input),
-                     normalize(record.output))
-        kept = self._seen.get(key)
+        key, prompt_key = record_digests(normalize(record.instruction),
+                                         normalize(record.input), normalize(record.output))
+        if key not in self._seen:
+            return None
+        kept = self._others.get(key)
+        if kept is None:
+            kept = self._prompts[prompt_key]
         return kept if kept != record.id else None
 
     def _brand(self, record: Record) -> Brand | None:
@@ -105,11 +121,12 @@ class Checker:
         where: Location = record.rule.output.location
         for phrase, folded in self._banned[brand.id]:
             if folded in output:
-                self.errors.add(where, f"record {record.id}: output uses {phrase!r}, which brand "
-                                f"{brand.id!r} does not allow (do_not_use)",
-                                f"reword the output, or remove the phrase from {brand.location.file}")
-        for required in brand.must_include:
-            if _folded(required) not in output:
-                self.errors.add(where, f"record {record.id}: output lacks {required!r}, which brand "
-                                f"{brand.id!r} requires (must_include)",
+                self.errors.add(where, f"record {record.id}: output uses {phrase!r}, which "
+                                f"brand {brand.id!r} does not allow (do_not_use)",
+                                "reword the output, or remove the phrase from "
+                                f"{brand.location.file}")
+        for required, folded in self._required[brand.id]:
+            if folded not in output:
+                self.errors.add(where, f"record {record.id}: output lacks {required!r}, which "
+                                f"brand {brand.id!r} requires (must_include)",
                                 "add it to the output template")

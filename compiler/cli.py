@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +32,11 @@ def _fail(error: CompileError) -> None:
     sys.exit(1)
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so the staging folder is removed."""
+    raise KeyboardInterrupt
+
+
 def _out_dir(project: Path, out: Path | None) -> Path:
     return out if out is not None else project / "build"
 
@@ -48,9 +54,15 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Rebuild even when the build is up to date.")
 def build(project: Path, out: Path | None, seed: int | None, force: bool) -> None:
     """Compile the specs into build/ (skipped when nothing changed)."""
+    from compiler.emit import check_output_dir
     from compiler.inputs import stale_reasons
 
     out_dir = _out_dir(project, out)
+    try:
+        check_output_dir(project, out_dir)
+    except CompileError as exc:
+        _fail(exc)
+    signal.signal(signal.SIGTERM, _terminate)
     if out_dir.exists() and not force:
         reasons = stale_reasons(project, out_dir, seed)
         if not reasons:
@@ -92,9 +104,14 @@ def build(project: Path, out: Path | None, seed: int | None, force: bool) -> Non
 @OUT
 def check(project: Path, out: Path | None) -> None:
     """Fail when build/ is not exactly what the specs compile to. Writes nothing."""
+    from compiler.emit import check_output_dir
     from compiler.pipeline import build as run_build
 
     out_dir = _out_dir(project, out)
+    try:
+        check_output_dir(project, out_dir)
+    except CompileError as exc:
+        _fail(exc)
     with tempfile.TemporaryDirectory(prefix="dsc-check-") as scratch:
         fresh = Path(scratch) / "build"
         try:

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
-from compiler.errors import Collector, CompileError, Location, fail
-from compiler.hashing import keyed, record_id
+from compiler.errors import Collector, CompileError, fail
+from compiler.hashing import (
+    ID_TAIL,
+    format_id,
+    id_fragment,
+    id_head,
+    id_number,
+    id_numbers,
+    keyed,
+    keyed_last,
+    keyed_prefix,
+)
 from compiler.model import Project, Record, Rule, Source
-from compiler.render import Renderer, compile_expression, compile_template
+from compiler.render import Renderer, compile_expression, compile_template, literal_text
 from compiler.resolve import items_of
 from compiler.validate import suggest, type_name
 
@@ -119,21 +131,82 @@ def _context(rule: Rule, bound: dict[str, Any], keys: dict[str, str]) -> dict[st
     return {**bound, "keys": keys, "task": rule.task, "rule": rule.id}
 
 
-def _bindings(plan: _Compiled, seed: int) -> list[tuple[str, Binding]]:
+class _Bindings:
+    """A rule's bindings in record id order, kept compactly for millions of records.
+
+    Per binding: the 64 bits of its record id, and for each source the index of its member.
+    """
+
+    def __init__(self, rule: Rule, numbers: array, columns: tuple[array, ...], order: array):
+        self.rule = rule
+        self.numbers = numbers
+        self.columns = columns
+        self.order = order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __iter__(self) -> Iterator[tuple[str, Binding]]:
+        task, rule_id, numbers, columns = self.rule.task, self.rule.id, self.numbers, self.columns
+        for position in self.order:
+            yield (format_id(task, rule_id, numbers[position]),
+                   tuple(column[position] for column in columns))
+
+
+def _bindings(plan: _Compiled, seed: int) -> _Bindings:
     """Every binding of a rule that passes `when`, sampled, sorted by record id."""
     rule = plan.rule
     sources = rule.sources
-    found: list[tuple[str, Binding]] = []
+    numbers = array("Q")
+    columns = tuple(array("I") for _ in sources)
     missing = {s.name: 0 for s in sources if s.kind == "field"}
     present = dict(missing)
     bound: dict[str, Any] = {}
     keys: dict[str, str] = {}
+    indexes = [0] * len(sources)
+    # The record id hashes the binding keys in name order (see hashing.record_id), and each
+    # (name, key) fragment is encoded once per member of a fixed collection.
+    by_name = sorted(range(len(sources)), key=lambda d: sources[d].name)
+    head = id_head(rule.task, rule.id)
+    cached: list[dict[int, bytes] | None] = [{} if s.kind == "items" else None for s in sources]
 
-    def walk(depth: int, indexes: Binding) -> None:
+    def fragment(depth: int, index: int, key: str) -> bytes:
+        cache = cached[depth]
+        if cache is None:
+            return id_fragment(sources[depth].name, key)
+        found = cache.get(index)
+        if found is None:
+            found = cache[index] = id_fragment(sources[depth].name, key)
+        return found
+
+    def leaf() -> None:
+        if plan.when is not None and not plan.when(_context(rule, bound, keys)):
+            return
+        chosen = b",".join(fragment(d, indexes[d], keys[sources[d].name]) for d in by_name)
+        numbers.append(id_number(head + chosen + ID_TAIL))
+        for column, index in zip(columns, indexes, strict=True):
+            column.append(index)
+
+    def innermost(depth: int, members: tuple) -> None:
+        """All members of the last source at once: no filter, so no context to build."""
+        if not members:
+            return
+        name = sources[depth].name
+        where = by_name.index(depth)
+        before = b"".join(fragment(d, indexes[d], keys[sources[d].name]) + b","
+                          for d in by_name[:where])
+        after = b"".join(b"," + fragment(d, indexes[d], keys[sources[d].name])
+                         for d in by_name[where + 1:])
+        fragments = [fragment(depth, index, item.key) for index, item in enumerate(members)]
+        numbers.extend(id_numbers(head + before, fragments, after + ID_TAIL))
+        for d in range(depth):
+            columns[d].extend(array("I", [indexes[d]]) * len(members))
+        columns[depth].extend(range(len(members)))
+        keys.pop(name, None)
+
+    def walk(depth: int) -> None:
         if depth == len(sources):
-            if plan.when is not None and not plan.when(_context(rule, bound, keys)):
-                return
-            found.append((record_id(rule.task, rule.id, tuple(keys.items())), indexes))
+            leaf()
             return
         source = sources[depth]
         members = _members(source, bound, keys)
@@ -142,28 +215,46 @@ def _bindings(plan: _Compiled, seed: int) -> list[tuple[str, Binding]]:
                 missing[source.name] += 1
                 return
             present[source.name] += 1
+        if depth == len(sources) - 1 and plan.when is None:
+            innermost(depth, members)
+            return
         for index, item in enumerate(members):
             bound[source.name] = item.value
             keys[source.name] = item.key
-            walk(depth + 1, (*indexes, index))
+            indexes[depth] = index
+            walk(depth + 1)
         bound.pop(source.name, None)
         keys.pop(source.name, None)
 
-    walk(0, ())
+    walk(0)
     for source in sources:
         if source.kind == "field" and missing[source.name] and not present[source.name]:
             raise fail(source.location, f"each.{source.name}: {source.origin!r} does not exist "
                        f"in any {source.parent}",
                        _path_hint(sources, source))
-    if rule.sample is not None and rule.sample < len(found):
-        found.sort(key=lambda entry: keyed(seed, "sample", entry[0]))
-        found = found[: rule.sample]
-    found.sort()
-    for (first, _), (second, _) in zip(found, found[1:]):
+    return _Bindings(rule, numbers, columns, _id_order(rule, numbers, seed))
+
+
+def _id_order(rule: Rule, numbers: array, seed: int) -> array:
+    """The positions of the sampled bindings, in record id order; refuses duplicate ids."""
+    count = len(numbers)
+    positions: Iterable[int] = range(count)
+    if rule.sample is not None and rule.sample < count:
+        prefix = keyed_prefix(seed, "sample")
+        # A stable sort: bindings with one sample key keep their enumeration order.
+        positions = sorted(positions, key=lambda i: keyed_last(
+            prefix, format_id(rule.task, rule.id, numbers[i])))[: rule.sample]
+    # The id's 64 bits, then the position: one int per binding sorts in id order.
+    shift = max(count.bit_length(), 1)
+    packed = sorted(numbers[i] << shift | i for i in positions)
+    ordered = array("Q", [value >> shift for value in packed])
+    for first, second in pairwise(ordered):
         if first == second:
-            raise fail(rule.location, f"two records with one id {first!r} in rule {rule.id!r}",
+            raise fail(rule.location, f"two records with one id "
+                       f"{format_id(rule.task, rule.id, first)!r} in rule {rule.id!r}",
                        "the items of an each collection must have distinct keys (ids)")
-    return found
+    mask = (1 << shift) - 1
+    return array("Q", [value & mask for value in packed])
 
 
 def _path_hint(sources: tuple[Source, ...], source: Source) -> str:
@@ -180,50 +271,77 @@ def _path_hint(sources: tuple[Source, ...], source: Source) -> str:
     return ""
 
 
-def _rebind(rule: Rule, indexes: Binding) -> tuple[dict[str, Any], dict[str, str]]:
-    bound: dict[str, Any] = {}
-    keys: dict[str, str] = {}
-    for source, index in zip(rule.sources, indexes):
-        item = _members(source, bound, keys)[index]
-        bound[source.name] = item.value
-        keys[source.name] = item.key
-    return bound, keys
-
-
 def _clean(text: str) -> str:
-    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text).strip()
 
 
-def _record(project: Project, plan: _Compiled, record_id_: str, indexes: Binding) -> Record:
+def _maker(project: Project, plan: _Compiled) -> Callable[[str, Binding], Record]:
+    """A function that renders the record of one binding of the plan's rule.
+
+    Everything that does not depend on the binding is looked up or rendered here, once.
+    """
     rule = plan.rule
     seed = project.config.seed
-    bound, keys = _rebind(rule, indexes)
-    context = _context(rule, bound, keys)
-    chosen = []
-    for name, alternatives in plan.picks:
-        index = keyed(seed, record_id_, "pick", name) % len(alternatives)
-        context[name] = alternatives[index](context)
-        chosen.append((name, index))
-    texts = {}
-    for name, renderer in plan.fields:
-        text = _clean(renderer(context)) if renderer else ""
-        if len(text) > project.config.max_record_chars:
-            tpl = getattr(rule, name)
-            raise fail(tpl.location, f"{name} of record {record_id_} has {len(text)} characters, "
-                       f"over the limit of {project.config.max_record_chars}",
-                       "raise limits.max_record_chars in specs/dataset.yaml if this is intended")
-        texts[name] = text
-    metadata: dict[str, str | None] = dict.fromkeys(project.metadata_keys)
-    metadata["task"] = rule.task
-    metadata["rule"] = rule.id
-    if plan.brand_binding:
-        metadata["brand"] = keys[plan.brand_binding]
-    if plan.context_binding:
-        metadata["context"] = keys[plan.context_binding]
-    for key, renderer in plan.metadata:
-        metadata[key] = _clean(renderer(context)) if renderer else None
-    return Record(record_id_, texts["instruction"], texts["input"], texts["output"], metadata,
-                  rule, tuple(keys.items()), tuple(chosen))
+    limit = project.config.max_record_chars
+    task, rule_id = rule.task, rule.id
+    slots = tuple(
+        (source.name, source,
+         (tuple(i.value for i in source.items), tuple(i.key for i in source.items))
+         if source.kind == "items" else None)
+        for source in rule.sources
+    )
+    picks = plan.picks
+    fields = plan.fields
+    base: dict[str, str | None] = dict.fromkeys(project.metadata_keys)
+    base["task"] = task
+    base["rule"] = rule_id
+    entries = []
+    for (key, renderer), (_, tpl) in zip(plan.metadata, rule.metadata, strict=True):
+        text = literal_text(tpl) if tpl is not None else None
+        if renderer is None or text is not None:
+            entries.append((key, None, None if text is None else _clean(text)))
+        else:
+            entries.append((key, renderer, None))
+    brand_binding, context_binding = plan.brand_binding, plan.context_binding
+
+    def make(record_id_: str, indexes: Binding) -> Record:
+        bound: dict[str, Any] = {}
+        keys: dict[str, str] = {}
+        for (name, source, table), index in zip(slots, indexes, strict=True):
+            if table is None:
+                item = _members(source, bound, keys)[index]
+                bound[name], keys[name] = item.value, item.key
+            else:
+                bound[name], keys[name] = table[0][index], table[1][index]
+        context = {**bound, "keys": keys, "task": task, "rule": rule_id}
+        chosen = []
+        for name, alternatives in picks:
+            index = keyed(seed, record_id_, "pick", name) % len(alternatives)
+            context[name] = alternatives[index](context)
+            chosen.append((name, index))
+        texts = []
+        for name, renderer in fields:
+            text = _clean(renderer(context)) if renderer else ""
+            if len(text) > limit:
+                tpl = getattr(rule, name)
+                raise fail(tpl.location, f"{name} of record {record_id_} has {len(text)} "
+                           f"characters, over the limit of {limit}",
+                           "raise limits.max_record_chars in specs/dataset.yaml if this is "
+                           "intended")
+            texts.append(text)
+        metadata = base.copy()
+        if brand_binding:
+            metadata["brand"] = keys[brand_binding]
+        if context_binding:
+            metadata["context"] = keys[context_binding]
+        for key, renderer, constant in entries:
+            metadata[key] = constant if renderer is None else _clean(renderer(context))
+        return Record(record_id_, texts[0], texts[1], texts[2], metadata, rule,
+                      tuple(keys.items()), tuple(chosen))
+
+    return make
 
 
 def plan_rules(project: Project) -> list[_Compiled]:
@@ -262,10 +380,12 @@ def expand(project: Project) -> Iterator[Record]:
             raise fail(plan.rule.location,
                        f"the project produces more than {project.config.max_records} records",
                        "raise limits.max_records in specs/dataset.yaml, or narrow the rules")
+        make = _maker(project, plan)
         for record_id_, indexes in bindings:
             try:
-                yield _record(project, plan, record_id_, indexes)
+                yield make(record_id_, indexes)
             except CompileError as exc:
                 errors.extend(exc)
                 break
+        del bindings
     errors.raise_if_any()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import unicodedata
+from collections.abc import Iterable, Iterator
+from typing import Any
 
-_SPACE = re.compile(r"\s+")
+ID_TAIL = b"]]"
 
 
 def keyed(seed: int, *parts: str) -> int:
@@ -16,16 +17,70 @@ def keyed(seed: int, *parts: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
+def keyed_prefix(seed: int, *parts: str) -> Any:
+    """The hash state of keyed(seed, *parts, ...) before its last part: copy it, then use
+    keyed_last(state, last) == keyed(seed, *parts, last) for many lasts at less cost."""
+    return hashlib.blake2b("\x1f".join((str(seed), *parts, "")).encode("utf-8"), digest_size=8)
+
+
+def keyed_last(prefix: Any, last: str) -> int:
+    state = prefix.copy()
+    state.update(last.encode("utf-8"))
+    return int.from_bytes(state.digest(), "big")
+
+
 def record_id(task: str, rule: str, bindings: tuple[tuple[str, str], ...]) -> str:
-    """A record's id: from its task, rule and binding keys, never from its text."""
-    payload = json.dumps([task, rule, sorted(bindings)], ensure_ascii=False, separators=(",", ":"))
-    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-    return f"{task}.{rule}.{digest}"
+    """A record's id: from its task, rule and binding keys, never from its text.
+
+    The id hashes the JSON of [task, rule, sorted(bindings)] (compact, UTF-8); id_head,
+    id_fragment and ID_TAIL are the pieces of that text, so that expand can hash millions of
+    bindings without encoding the parts they share again.
+    """
+    fragments = b",".join(id_fragment(name, key) for name, key in sorted(bindings))
+    return format_id(task, rule, id_number(id_head(task, rule) + fragments + ID_TAIL))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def id_head(task: str, rule: str) -> bytes:
+    """The start of a record id's hashed text, before the binding keys."""
+    return f"[{_json(task)},{_json(rule)},[".encode()
+
+
+def id_fragment(name: str, key: Any) -> bytes:
+    """One binding (name, key) as it stands in a record id's hashed text."""
+    return f"[{_json(name)},{_json(key)}]".encode()
+
+
+def id_number(payload: bytes) -> int:
+    """The 64 bits of a record id: the first 16 hex digits of the payload's sha256."""
+    return int.from_bytes(hashlib.sha256(payload).digest()[:8], "big")
+
+
+def id_numbers(before: bytes, fragments: Iterable[bytes], after: bytes) -> Iterator[int]:
+    """id_number(before + fragment + after) for each fragment, hashing before only once."""
+    state = hashlib.sha256(before)
+    for fragment in fragments:
+        each = state.copy()
+        each.update(fragment)
+        each.update(after)
+        yield int.from_bytes(each.digest()[:8], "big")
+
+
+def format_id(task: str, rule: str, number: int) -> str:
+    return f"{task}.{rule}.{number:016x}"
 
 
 def normalize(text: str) -> str:
-    """NFC, whitespace runs collapsed to one space, ends trimmed: the form compared for duplicates."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    """NFC, whitespace runs collapsed to one space, ends trimmed: the form compared for duplicates.
+
+    str.split() and the regular expression \\s+ agree on what whitespace is (str.isspace), and
+    split() also drops the runs at both ends, so this is re.sub(r"\\s+", " ", text).strip(),
+    three times faster on Thai text.
+    """
+    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def digest(*texts: str) -> bytes:
@@ -35,3 +90,20 @@ def digest(*texts: str) -> bytes:
         h.update(text.encode("utf-8"))
         h.update(b"\x00")
     return h.digest()
+
+
+def record_digests(instruction: str, input: str, output: str) -> tuple[bytes, bytes]:
+    """digest(instruction, input, output) and digest(instruction, input), hashing each text once.
+
+    Both hash the same stream, so two records with one prompt have one record digest exactly
+    when their outputs are the same.
+    """
+    prompt = hashlib.blake2b(digest_size=16)
+    prompt.update(instruction.encode("utf-8"))
+    prompt.update(b"\x00")
+    prompt.update(input.encode("utf-8"))
+    prompt.update(b"\x00")
+    whole = prompt.copy()
+    whole.update(output.encode("utf-8"))
+    whole.update(b"\x00")
+    return whole.digest(), prompt.digest()

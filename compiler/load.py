@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,13 @@ from compiler.errors import CompileError, Location, fail
 SPEC_FILE_LIMIT = 4 * 1024 * 1024
 DATA_FILE_LIMIT = 64 * 1024 * 1024
 NODE_LIMIT = 200_000
+MAX_DEPTH = 64
+MAX_INT_DIGITS = 100
+# Control characters (YAML's reader refuses most; it counts NEL, U+2028 and U+2029 as line
+# breaks, which would shift every position after them) and non-characters.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+_CHAR_KIND = {"\u2028": "line separator", "\u2029": "paragraph separator",
+              "\ufffe": "non-character", "\uffff": "non-character"}
 
 Path_ = tuple  # a JSON path inside a document: tuple of str keys and int indexes
 
@@ -88,7 +97,7 @@ def read_text(root: Path, relpath: str, limit: int, location: Location | None = 
                        "split it into smaller files")
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise fail(where, f"file not found: {relpath}") from None
+        raise fail(where, f"file not found: {relpath}", _similar_file(root, relpath)) from None
     except IsADirectoryError:
         raise fail(where, f"expected a file, found a directory: {relpath}") from None
     except OSError as exc:
@@ -108,42 +117,162 @@ def read_text(root: Path, relpath: str, limit: int, location: Location | None = 
     return text
 
 
+def _similar_file(root: Path, relpath: str) -> str:
+    folder, _, name = relpath.rpartition("/")
+    try:
+        names = sorted(p.name for p in (root / folder).iterdir() if p.is_file())
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return f"did you mean {(folder + '/' if folder else '') + close[0]!r}?" if close else ""
+
+
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def parse_yaml(relpath: str, text: str) -> Document:
     """Parse one YAML document with the safe loader's rules and keep positions."""
-    for index, char in enumerate(text):
-        if (ord(char) < 32 and char not in "\t\n\r") or char in "\x7f\ufffe\uffff":
-            line = text.count("\n", 0, index) + 1
-            column = index - (text.rfind("\n", 0, index) + 1) + 1
-            raise fail(Location(relpath, line, column),
-                       f"control character U+{ord(char):04X} is not allowed",
-                       "remove it, or write it as an escape in a double-quoted string")
+    found = _CONTROL.search(text)
+    if found:
+        index = found.start()
+        line = text.count("\n", 0, index) + 1
+        column = index - (text.rfind("\n", 0, index) + 1) + 1
+        raise fail(Location(relpath, line, column),
+                   f"{_CHAR_KIND.get(found.group(), 'control character')} "
+                   f"U+{ord(found.group()):04X} is not allowed",
+                   "remove it, or write it as an escape in a double-quoted string")
+    loader = _SpecLoader(text)
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        node = loader.get_single_node()
+    except _Refused as exc:
+        raise fail(Location(relpath, exc.mark.line + 1, exc.mark.column + 1),
+                   exc.message, exc.hint) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        hint = ""
-        if "\t" in problem or "tab" in problem:
-            hint = "indent with spaces, not tabs"
-        loc = Location(relpath, mark.line + 1, mark.column + 1) if mark else Location(relpath)
-        raise fail(loc, f"invalid YAML: {problem}", hint) from None
+        raise _syntax_error(relpath, text, exc) from None
     except yaml.YAMLError as exc:
-        raise fail(Location(relpath), f"invalid YAML: {exc}") from None
-    if len(nodes) > 1:
-        mark = nodes[1].start_mark
-        raise fail(Location(relpath, mark.line + 1, mark.column + 1),
-                   "file holds more than one YAML document",
-                   "remove the '---' separator: one file is one document")
-    if not nodes:
-        raise fail(Location(relpath), "file is empty", "a spec file must hold a mapping")
+        raise fail(Location(relpath, 1, 1), f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        what = "file is empty" if not text.strip() else "file holds only comments"
+        raise fail(Location(relpath, 1, 1), what, "a spec file must hold a mapping")
     doc = Document(relpath, None, sha256_text(text))
     converter = _Converter(doc, text)
-    doc.data = converter.convert(nodes[0], ())
+    doc.data = converter.convert(node, ())
     return doc
+
+
+class _Refused(Exception):
+    """YAML that parses but that a spec must not use; carries the mark of the offending event."""
+
+    def __init__(self, mark: yaml.Mark, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.mark, self.message, self.hint = mark, message, hint
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """The safe loader, refusing aliases where they are used and nesting beyond MAX_DEPTH.
+
+    Refusing an alias while composing stops an alias bomb before anything is copied, and
+    the depth bound keeps the recursive composer far from Python's recursion limit.
+    """
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            raise _Refused(self.peek_event().start_mark, "anchors and aliases are not supported",
+                           "write the value out, or put shared data in a collection")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Refused(self.peek_event().start_mark,
+                           f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
+                           "flatten the data")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+_TOKEN_NAMES = {
+    "<stream end>": "the end of the file",
+    "<block end>": "the end of the indented block",
+    "<block mapping start>": "a more indented mapping",
+    "<block sequence start>": "a more indented list",
+    "<block entry>": "a list item '-'",
+    "<scalar>": "a value",
+    "<key>": "a key",
+}
+
+
+def _syntax_error(relpath: str, text: str, exc: yaml.MarkedYAMLError) -> CompileError:
+    """A YAML syntax error at the place a person would fix it, with a hint where one helps."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    for token, words in _TOKEN_NAMES.items():
+        problem = problem.replace(f"'{token}'", words).replace(token, words)
+    mark = exc.problem_mark or exc.context_mark
+    context, opened = exc.context or "", exc.context_mark
+    hint = ""
+    if context == "expected a single document in the stream" and mark is not None:
+        return fail(Location(relpath, mark.line + 1, mark.column + 1),
+                    "file holds more than one YAML document",
+                    "remove the '---' separator: one file is one document")
+    if context == "while scanning a quoted scalar" and opened is not None:
+        quote = text[opened.index] if opened.index < len(text) else '"'
+        mark, problem, hint = opened, "the string quoted here is never closed", (
+            f"add the closing {quote}")
+    elif "'\\t'" in problem:
+        problem = "a tab character cannot start a token here"
+        hint = "indent with spaces, not tabs"
+    elif (runaway := _runaway_quote(text, mark)) is not None:
+        hint = f"add the closing {runaway.style} on line {runaway.start_mark.line + 1}"
+        problem = (f"the string quoted here runs on to line {runaway.end_mark.line + 1}, "
+                   "where parsing fails")
+        mark = runaway.start_mark
+    elif context.startswith("while parsing a flow") and opened is not None:
+        bracket = text[opened.index] if opened.index < len(text) else "["
+        closing = {"[": "]", "{": "}"}.get(bracket, "]")
+        if "the end of the file" in problem:
+            mark, problem = opened, f"this '{bracket}' is never closed"
+            hint = f"add the closing '{closing}'"
+        else:
+            hint = (f"inside the '{bracket}' opened at line {opened.line + 1}, column "
+                    f"{opened.column + 1}: separate items with ',' and close it with '{closing}'")
+    elif context.startswith("while parsing a block") and opened is not None:
+        kind = "mapping" if "mapping" in context else "list"
+        hint = (f"check the indentation of this line against the lines above it (the {kind} "
+                f"it belongs to starts at line {opened.line + 1}, column {opened.column + 1})")
+    elif "escape" in problem:
+        hint = "in double quotes write a backslash as \\\\, or use single quotes"
+    elif "mapping values are not allowed" in problem:
+        problem = "a ': ' cannot appear in an unquoted value here"
+        hint = "quote the value if it contains ': ', or check the indentation of the line"
+    if mark is None:
+        return fail(Location(relpath, 1, 1), f"invalid YAML: {problem}", hint)
+    return fail(Location(relpath, mark.line + 1, mark.column + 1), f"invalid YAML: {problem}", hint)
+
+
+def _runaway_quote(text: str, mark: yaml.Mark | None) -> yaml.ScalarToken | None:
+    """The quoted string just before a parse error when it spans lines: likely an unclosed quote."""
+    if mark is None:
+        return None
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= mark.index:
+                break
+            last = token
+    except yaml.YAMLError:
+        pass
+    if (isinstance(last, yaml.ScalarToken) and last.style in ('"', "'")
+            and last.end_mark.line > last.start_mark.line):
+        return last
+    return None
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org") else tag
 
 
 class _Converter:
@@ -153,60 +282,74 @@ class _Converter:
         self.doc = doc
         self.text_lines = text.split("\n")
         self.constructor = yaml.constructor.SafeConstructor()
-        self.seen: set[int] = set()
+        self.count = 0
 
     def _loc(self, node: yaml.Node) -> Location:
         return Location(self.doc.path, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def convert(self, node: yaml.Node, path: Path_) -> Any:
-        if id(node) in self.seen:
-            raise fail(self._loc(node), "anchors and aliases are not supported",
-                       "write the value out, or put shared data in a collection")
-        self.seen.add(id(node))
-        if len(self.seen) > NODE_LIMIT:
+        self.count += 1
+        if self.count > NODE_LIMIT:
             raise fail(self._loc(node), f"file has more than {NODE_LIMIT} YAML nodes",
                        "split it into smaller files")
         self.doc.values[path] = self._position(node)
         if isinstance(node, yaml.MappingNode):
+            self._check_tag(node, "tag:yaml.org,2002:map")
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
+            self._check_tag(node, "tag:yaml.org,2002:seq")
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
         return self._scalar(node)
+
+    def _check_tag(self, node: yaml.Node, standard: str) -> None:
+        if node.tag != standard:
+            raise fail(self._loc(node), f"YAML tag {_tag_name(node.tag)!r} is not allowed",
+                       "specs may hold only plain strings, numbers, booleans, lists and mappings")
 
     def _position(self, node: yaml.Node) -> Scalar:
         """Where the node starts, and where the first character of a scalar's text stands."""
         line, column = node.start_mark.line + 1, node.start_mark.column + 1
         if not isinstance(node, yaml.ScalarNode):
             return Scalar(line, column)
-        if node.style in ("|", ">"):
-            body = self.text_lines[line] if line < len(self.text_lines) else ""
+        plain = node.value if node.style is None else None
+        if node.style == "|":
+            body = next((text for text in self.text_lines[line:node.end_mark.line + 1]
+                         if text.strip()), "")
             indent = len(body) - len(body.lstrip(" "))
             return Scalar(line, column, None, line + 1, indent + 1)
+        if node.style == ">" or node.end_mark.line > node.start_mark.line:
+            # Folding joins lines, so template lines are not file lines: errors point at the
+            # start of the value (body_line 0) rather than at a wrong line.
+            return Scalar(line, column, plain)
         if node.style in ('"', "'"):
             return Scalar(line, column, None, line, column + 1)
-        return Scalar(line, column, node.value, line, column)
+        return Scalar(line, column, plain, line, column)
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
-        if node.tag == "tag:yaml.org,2002:merge":
-            raise fail(self._loc(node), "merge keys ('<<') are not supported")
         result: dict[str, Any] = {}
-        first_line: dict[str, int] = {}
+        first: dict[str, yaml.Mark] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise fail(self._loc(key_node), "merge keys ('<<') are not supported",
                            "write the keys out")
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
-                text = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"
-                raise fail(self._loc(key_node), f"mapping key {text!r} is not a string",
-                           f"quote the key: \"{text}\"" if isinstance(text, str) else "")
+            if not isinstance(key_node, yaml.ScalarNode):
+                kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                raise fail(self._loc(key_node), f"a mapping key must be a string, not a {kind}",
+                           "write the key as a plain name")
+            if key_node.tag != "tag:yaml.org,2002:str":
+                raise fail(self._loc(key_node), f"mapping key {key_node.value} is read as "
+                           f"{_KEY_TYPES.get(key_node.tag, _tag_name(key_node.tag))}, not a string",
+                           f"quote the key: \"{key_node.value}\"")
             key = key_node.value
-            line = key_node.start_mark.line + 1
-            if key in result:
-                raise fail(self._loc(key_node),
-                           f"duplicate key {key!r} (first defined at line {first_line[key]})",
+            mark = key_node.start_mark
+            if key in first:
+                earlier = first[key]
+                where = (f"line {earlier.line + 1}" if earlier.line != mark.line
+                         else f"line {earlier.line + 1}, column {earlier.column + 1}")
+                raise fail(self._loc(key_node), f"duplicate key {key!r} (first defined at {where})",
                            "remove one of them: YAML would silently keep only the last")
-            first_line[key] = line
-            self.doc.keys[(*path, key)] = Scalar(line, key_node.start_mark.column + 1)
+            first[key] = mark
+            self.doc.keys[(*path, key)] = Scalar(mark.line + 1, mark.column + 1)
             result[key] = self.convert(value_node, (*path, key))
         return result
 
@@ -216,8 +359,12 @@ class _Converter:
             raise fail(self._loc(node), f"unquoted date or time {node.value!r}",
                        f"quote it to keep it as text: \"{node.value}\"")
         if tag not in _STANDARD_TAGS:
-            raise fail(self._loc(node), f"YAML tag {tag!r} is not allowed",
+            raise fail(self._loc(node), f"YAML tag {_tag_name(tag)!r} is not allowed",
                        "specs may hold only plain strings, numbers, booleans, lists and mappings")
+        if tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_DIGITS:
+            raise fail(self._loc(node), f"number {node.value[:20]}… has {len(node.value)} "
+                       f"characters, over the limit of {MAX_INT_DIGITS}",
+                       "quote it if it is meant as text")
         try:
             value = self.constructor.construct_object(node, deep=True)
         except (ValueError, yaml.YAMLError) as exc:
@@ -227,13 +374,29 @@ class _Converter:
             raise fail(self._loc(node), f"{node.value!r} is not a finite number",
                        "NaN and infinity cannot be written to JSON; quote it if it is text")
         if isinstance(value, str):
-            _check_surrogates(value, self._loc(node))
+            _check_surrogates(value, self._loc(node), self.text_lines)
         return value
 
 
-def _check_surrogates(value: str, location: Location) -> None:
+_KEY_TYPES = {
+    "tag:yaml.org,2002:int": "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "a boolean",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "a date",
+}
+
+
+def _check_surrogates(value: str, location: Location, lines: list[str]) -> None:
     if any("\ud800" <= char <= "\udfff" for char in value):
-        raise fail(location, "string holds a lone surrogate escape",
+        column = location.column
+        text = lines[location.line - 1] if 0 < location.line <= len(lines) else ""
+        escape = re.compile(r"\\(u[dD][89a-fA-F][0-9a-fA-F]{2}|U0000[dD][89a-fA-F][0-9a-fA-F]{2})")
+        found = escape.search(text, max(location.column - 1, 0))
+        if found:
+            column = found.start() + 1
+        raise fail(Location(location.file, location.line, column),
+                   "string holds a lone surrogate escape",
                    "write the character itself, or a valid \\U escape")
 
 
@@ -298,9 +461,14 @@ def _jsonl_rows(relpath: str, text: str) -> tuple[Row, ...]:
             value = json.loads(line, parse_constant=_reject_constant,
                                object_pairs_hook=_unique_pairs)
         except json.JSONDecodeError as exc:
-            raise fail(Location(relpath, number, exc.colno), f"invalid JSON: {exc.msg}") from None
+            raise fail(Location(relpath, number, exc.colno), f"invalid JSON: {exc.msg}",
+                       "each line of a .jsonl file is one complete JSON value; strings need "
+                       "double quotes") from None
         except ValueError as exc:
             raise fail(Location(relpath, number, 1), f"invalid JSON: {exc}") from None
+        except RecursionError:
+            raise fail(Location(relpath, number, 1), "invalid JSON: lists and objects are "
+                       "nested too deeply", "flatten the data") from None
         rows.append(Row(number, value))
     return tuple(rows)
 
@@ -311,8 +479,12 @@ def _csv_rows(relpath: str, text: str) -> tuple[Row, ...]:
     try:
         for row in reader:
             if None in row or None in row.values():
+                fields = sum(v is not None for k, v in row.items() if k is not None)
+                fields += len(row.get(None) or ())
+                header = len(reader.fieldnames or ())
                 raise fail(Location(relpath, reader.line_num, 1),
-                           "row has a different number of fields than the header")
+                           f"row has {fields} fields, the header has {header}",
+                           'quote a field that holds a comma: "a, b"')
             rows.append(Row(reader.line_num, dict(row)))
     except csv.Error as exc:
         raise fail(Location(relpath, reader.line_num, 1), f"invalid CSV: {exc}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -27,7 +28,8 @@ from compiler.model import (
 )
 from compiler.validate import suggest
 
-RESERVED_NAMES = ("brands", "contexts", "keys", "task", "rule", "loop", "range", "dict")
+RESERVED_NAMES = ("brands", "contexts", "keys", "task", "rule", "loop", "range", "dict", "self",
+                  "super", "caller", "varargs", "kwargs")
 
 
 def items_of(value: Any) -> tuple[Item, ...] | None:
@@ -98,10 +100,39 @@ def _limits(base: Any, data: dict, doc: Document, path: tuple, errors: Collector
         low, high = base[name] if isinstance(base, dict) else base.of(name)
         given = data.get(name, {})
         low, high = given.get("min", low), given.get("max", high)
-        if low > high:
-            errors.add(doc.at((*path, name)), f"limits.{name}: min {low} is greater than max {high}")
+        if low > high and given:
+            # Reported where min or max is written, not again in every file that inherits it.
+            errors.add(doc.at((*path, name)),
+                       f"limits.{name}: min {low} is greater than max {high}",
+                       "raise max or lower min")
         values[name] = (low, high)
     return Limits(**values)
+
+
+def _collections(doc: Document, errors: Collector) -> dict[str, tuple[Item, ...]]:
+    collections = {}
+    for name, value in doc.data.get("collections", {}).items():
+        items = items_of(value)
+        _check_unique(items, lambda i, n=name: doc.at(("collections", n, i, "id")),
+                      f" in collections.{name}", errors)
+        collections[name] = items
+    return collections
+
+
+def _check_unique(items: tuple[Item, ...] | None, where: Callable[[int], Location], scope: str,
+                  errors: Collector) -> None:
+    """Two items with one key would make two records with one id: report the second."""
+    first: dict[str, Location] = {}
+    for index, item in enumerate(items or ()):
+        location = where(index)
+        if item.key in first:
+            earlier = first[item.key]
+            at = (f"line {earlier.line}" if earlier.file == location.file
+                  else f"{earlier.file}:{earlier.line}")
+            errors.add(location, f"duplicate id {item.key!r}{scope} (first used at {at})",
+                       "ids name records: give every item its own id")
+        else:
+            first[item.key] = location
 
 
 def _stem(doc: Document) -> str:
@@ -118,7 +149,9 @@ def _brands(docs: list[Document], errors: Collector) -> dict[str, Brand]:
                        f"rename the file to brands/{brand_id}.yaml or set id: {_stem(doc)}")
         if brand_id in brands:
             first = brands[brand_id].location
-            errors.add(doc.at(("id",)), f"duplicate brand id {brand_id!r} (first defined at {first})")
+            errors.add(doc.at(("id",)),
+                       f"duplicate brand id {brand_id!r} (first defined at {first})",
+                       "brands/<id>.yaml and brands/<id>.yml name the same brand: keep one")
             continue
         brands[brand_id] = Brand(
             brand_id,
@@ -138,7 +171,9 @@ def _contexts(doc: Document | None, errors: Collector) -> tuple[Item, ...]:
     for i, ctx in enumerate(doc.data["contexts"]):
         where = doc.at(("contexts", i, "id"))
         if ctx["id"] in seen:
-            errors.add(where, f"duplicate context id {ctx['id']!r} (first defined at {seen[ctx['id']]})")
+            errors.add(where,
+                       f"duplicate context id {ctx['id']!r} (first defined at {seen[ctx['id']]})",
+                       "give each context its own id")
             continue
         seen[ctx["id"]] = where
         items.append(Item(ctx["id"], ctx))
@@ -167,9 +202,7 @@ def resolve(
     brands = _brands(brand_docs, errors)
     context_items = _contexts(contexts, errors)
     brand_items = tuple(Item(b, brands[b].data) for b in sorted(brands))
-    global_collections = {
-        name: items_of(value) for name, value in dataset.data.get("collections", {}).items()
-    }
+    global_collections = _collections(dataset, errors)
     rules: list[Rule] = []
     extra_keys: set[str] = set()
     tasks_seen: dict[str, Location] = {}
@@ -179,10 +212,12 @@ def resolve(
             errors.add(doc.at(("task",)), f"task name {task!r} does not match its file name",
                        f"rename the file to specs/tasks/{task}.yaml or set task: {_stem(doc)}")
         if task in tasks_seen:
-            errors.add(doc.at(("task",)), f"duplicate task {task!r} (first defined at {tasks_seen[task]})")
+            errors.add(doc.at(("task",)),
+                       f"duplicate task {task!r} (first defined at {tasks_seen[task]})",
+                       "specs/tasks/<task>.yaml and .yml name the same task: keep one")
             continue
         tasks_seen[task] = doc.at(("task",))
-        local = {n: items_of(v) for n, v in doc.data.get("collections", {}).items()}
+        local = _collections(doc, errors)
         scope = _Scope(brand_items, context_items, {**global_collections, **local}, data_files)
         limits = _limits(config.limits, doc.data.get("limits", {}), doc, ("limits",), errors)
         defaults = doc.data.get("defaults", {})
@@ -222,14 +257,18 @@ def resolve(
 def _check_metadata_keys(doc: Document, path: tuple, mapping: dict, errors: Collector) -> None:
     for key in mapping:
         if key in ("task", "rule"):
-            errors.add(doc.at((*path, key), key=True), f"metadata key {key!r} is set by the compiler",
+            errors.add(doc.at((*path, key), key=True),
+                       f"metadata key {key!r} is set by the compiler",
                        "remove it; use another name for your own field")
 
 
-def _check_split_keys(doc: Document, config: Config, keys: tuple[str, ...], errors: Collector) -> None:
+def _check_split_keys(
+    doc: Document, config: Config, keys: tuple[str, ...], errors: Collector
+) -> None:
     for i, key in enumerate(config.split.stratify_by):
         if key not in keys:
-            errors.add(doc.at(("split", "stratify_by", i)), f"unknown metadata key {key!r} in stratify_by",
+            errors.add(doc.at(("split", "stratify_by", i)),
+                       f"unknown metadata key {key!r} in stratify_by",
                        suggest(key, keys))
     if config.split.group_by.startswith("metadata."):
         key = config.split.group_by.split(".", 1)[1]
@@ -258,8 +297,11 @@ def _rule(doc: Document, r: int, task: str, defaults: dict, limits: Limits, scop
     _check_metadata_keys(doc, (*base, "metadata"), data.get("metadata", {}), errors)
     meta_templates = []
     for key in sorted(metadata):
-        value_path = (*base, "metadata", key) if key in data.get("metadata", {}) else ("defaults", key)
-        meta_templates.append((key, template(doc, value_path) if metadata[key] is not None else None))
+        own = key in data.get("metadata", {})
+        value_path = (*base, "metadata", key) if own else ("defaults", key)
+        _check_named(doc, value_path, key, metadata[key], scope, errors)
+        value = template(doc, value_path) if metadata[key] is not None else None
+        meta_templates.append((key, value))
     errors.raise_if_any()
     return Rule(
         task=task,
@@ -277,14 +319,28 @@ def _rule(doc: Document, r: int, task: str, defaults: dict, limits: Limits, scop
     )
 
 
-def _sources(doc: Document, base: tuple, each: dict, scope: _Scope, errors: Collector) -> tuple[Source, ...]:
+def _check_named(doc: Document, path: tuple, key: str, value: Any, scope: _Scope,
+                 errors: Collector) -> None:
+    """A literal metadata brand or context must name one that exists."""
+    if key not in ("brand", "context") or not isinstance(value, str) or "{" in value:
+        return
+    known = [item.key for item in scope.named[f"{key}s"]]
+    if value not in known:
+        errors.add(doc.at(path), f"unknown {key} {value!r} in metadata.{key}",
+                   suggest(value, known) if known else f"the project has no {key}s")
+
+
+def _sources(
+    doc: Document, base: tuple, each: dict, scope: _Scope, errors: Collector
+) -> tuple[Source, ...]:
     """Resolve each `each` entry and order them so that every field comes after its parent."""
     resolved: dict[str, Source] = {}
     for name in sorted(each):
         value = each[name]
         where = doc.at((*base, "each", name))
         if name in RESERVED_NAMES:
-            errors.add(doc.at((*base, "each", name), key=True), f"{name!r} cannot be a binding name",
+            errors.add(doc.at((*base, "each", name), key=True),
+                       f"{name!r} cannot be a binding name",
                        f"names reserved for templates: {', '.join(RESERVED_NAMES)}")
             continue
         if isinstance(value, str):
@@ -292,6 +348,10 @@ def _sources(doc: Document, base: tuple, each: dict, scope: _Scope, errors: Coll
             if head in each and head != name:
                 resolved[name] = Source(name, "field", where, parent=head, path=tuple(rest),
                                         origin=value)
+            elif not rest and head in ("brands", "contexts") and not scope.named[head]:
+                errors.add(where, f"each.{name}: the project has no {head}",
+                           "add brands/<id>.yaml" if head == "brands"
+                           else "add specs/contexts.yaml with a contexts: list")
             elif not rest and head in scope.named:
                 resolved[name] = Source(name, "items", where, scope.named[head], origin=head)
             else:
@@ -306,12 +366,22 @@ def _sources(doc: Document, base: tuple, each: dict, scope: _Scope, errors: Coll
                      else str(row.line), row.value)
                 for row in data_file.rows
             )
+            rows = data_file.rows
+            _check_unique(items, lambda i, f=path, r=rows: Location(f, r[i].line, 1), "", errors)
             resolved[name] = Source(name, "items", where, items, origin=path)
         else:
-            resolved[name] = Source(name, "items", where, items_of(value), origin="inline")
+            items = items_of(value)
+            _check_unique(items, lambda i, n=name: doc.at((*base, "each", n, i, "id")),
+                          f" in each.{name}", errors)
+            resolved[name] = Source(name, "items", where, items, origin="inline")
     ordered: list[Source] = []
     placed: set[str] = set()
     pending = dict(resolved)
+    orphans = [n for n, s in pending.items() if s.kind == "field" and s.parent not in resolved]
+    while orphans:
+        # A field of a binding that failed to resolve: the parent's error is the one to fix.
+        pending.pop(orphans.pop())
+        orphans = [n for n, s in pending.items() if s.kind == "field" and s.parent not in pending]
     while pending:
         ready = [n for n, s in sorted(pending.items()) if s.kind != "field" or s.parent in placed]
         if not ready:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from compiler.hashing import keyed
+from compiler.hashing import keyed_last, keyed_prefix
 from compiler.model import SPLITS
 
 
@@ -59,34 +60,40 @@ def split(
     Records that share a group key always land in the same split.
     """
     group_of: dict[bytes | str, int] = {}
-    sizes: list[int] = []
+    sizes = array("q")
     group_stratum: list[Hashable] = []
     first_key: list[bytes | str] = []
-    record_group = []
-    for key, stratum in zip(group_keys, strata):
+    record_group = array("q")
+    for key, stratum in zip(group_keys, strata, strict=True):
         index = group_of.get(key)
         if index is None:
             index = group_of[key] = len(sizes)
-            sizes.append(0)
+            sizes.append(1)
             group_stratum.append(stratum)
             first_key.append(key)
-        elif _order(stratum) < _order(group_stratum[index]):
-            group_stratum[index] = stratum
-        sizes[index] += 1
+        else:
+            if _order(stratum) < _order(group_stratum[index]):
+                group_stratum[index] = stratum
+            sizes[index] += 1
         record_group.append(index)
+    del group_of
     total = len(record_group)
-    hashes = [keyed(seed, "split", _key_text(k)) for k in first_key]
+    prefix = keyed_prefix(seed, "split")
+    hashes = array("Q", (keyed_last(prefix, _key_text(k)) for k in first_key))
     targets = apportion(total, ratios)
-    position: list[float] = []
-    starts: list[int] = []
+    position = array("d")
+    starts = array("q")
     if method == "stable":
         group_split = _stable(hashes, ratios)
     else:
         position = positions(hashes, sizes, group_stratum, first_key)
-        group_split, starts = _stratified(hashes, sizes, position, first_key, targets)
-    splits = bytes(group_split[g] for g in record_group)
+        group_split, starts = _stratified(hashes, sizes, position, first_key, targets, trace)
+    splits = bytes(map(group_split.__getitem__, record_group))
     counts = tuple(splits.count(i) for i in range(len(SPLITS)))
-    details = Trace(record_group, sizes, hashes, position, starts) if trace else None
+    details = None
+    if trace:
+        details = Trace(list(record_group), list(sizes), list(hashes), list(position),
+                        list(starts))
     return Assignment(splits, counts, targets, len(sizes), details)
 
 
@@ -94,17 +101,38 @@ def _order(stratum: Hashable) -> str:
     return repr(stratum)
 
 
+def _sorted(groups: list[int], hashes: Sequence[int], keys: Sequence[bytes | str],
+            first: Sequence[float] | None = None) -> None:
+    """Sort groups in place by (first[g],) hashes[g], key text, then g.
+
+    Two stable sorts and a pass over equal runs: no tuple or key text per group.
+    """
+    groups.sort(key=hashes.__getitem__)
+    if first is not None:
+        groups.sort(key=first.__getitem__)
+    start = 0
+    for end in range(1, len(groups) + 1):
+        if end < len(groups):
+            a, b = groups[end - 1], groups[end]
+            if hashes[a] == hashes[b] and (first is None or first[a] == first[b]):
+                continue
+        if end - start > 1:
+            groups[start:end] = sorted(groups[start:end], key=lambda g: _key_text(keys[g]))
+        start = end
+
+
 def positions(
     hashes: Sequence[int], sizes: Sequence[int], strata: Sequence[Hashable],
     keys: Sequence[bytes | str],
-) -> list[float]:
+) -> array:
     """Each group's quantile position in its stratum, in hash order within the stratum."""
     members: dict[Hashable, list[int]] = {}
     for group, stratum in enumerate(strata):
         members.setdefault(stratum, []).append(group)
-    result = [0.0] * len(hashes)
-    for groups in members.values():
-        groups.sort(key=lambda g: (hashes[g], _key_text(keys[g])))
+    result = array("d", bytes(8 * len(hashes)))
+    for stratum in list(members):
+        groups = members.pop(stratum)
+        _sorted(groups, hashes, keys)
         stratum_total = sum(sizes[g] for g in groups)
         before = 0
         for g in groups:
@@ -114,17 +142,20 @@ def positions(
 
 
 def _stratified(
-    hashes: list[int], sizes: list[int], position: list[float], keys: list[bytes | str],
-    targets: tuple[int, ...],
-) -> tuple[list[int], list[int]]:
-    """Sort groups by stratum position and cut at the target sizes; also each group's start."""
-    order = sorted(range(len(sizes)), key=lambda g: (position[g], hashes[g], _key_text(keys[g])))
+    hashes: Sequence[int], sizes: Sequence[int], position: Sequence[float],
+    keys: Sequence[bytes | str], targets: tuple[int, ...], trace: bool = False,
+) -> tuple[bytearray, array]:
+    """Sort groups by stratum position and cut at the target sizes; also each group's start
+    (when tracing)."""
+    order = list(range(len(sizes)))
+    _sorted(order, hashes, keys, position)
     cuts = [2 * sum(targets[: i + 1]) for i in range(len(targets) - 1)]
-    group_split = [0] * len(sizes)
-    starts = [0] * len(sizes)
+    group_split = bytearray(len(sizes))
+    starts = array("q", bytes(8 * len(sizes))) if trace else array("q")
     before = 0
     for g in order:
-        starts[g] = before
+        if trace:
+            starts[g] = before
         middle = 2 * before + sizes[g]
         split_index = 0
         while split_index < len(cuts) and middle >= cuts[split_index]:
@@ -134,7 +165,7 @@ def _stratified(
     return group_split, starts
 
 
-def _stable(hashes: list[int], ratios: Sequence[Fraction]) -> list[int]:
+def _stable(hashes: Sequence[int], ratios: Sequence[Fraction]) -> list[int]:
     bounds = []
     running = Fraction(0)
     for ratio in ratios[:-1]:

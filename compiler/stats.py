@@ -22,19 +22,27 @@ SPLIT_ALGORITHM = {
 
 
 def length_stats(values: array) -> dict[str, Any]:
-    """Min, max, mean and nearest-rank percentiles of some lengths."""
+    """Min, max, mean and nearest-rank percentiles of some lengths.
+
+    Counts each distinct length instead of sorting a million of them.
+    """
     if not values:
         return {"min": 0, "max": 0, "mean": 0, "p50": 0, "p95": 0}
-    ordered = sorted(values)
-    n = len(ordered)
+    counts = sorted(Counter(values).items())
+    n = len(values)
 
     def rank(p: int) -> int:
-        return ordered[max(0, -(-p * n // 100) - 1)]
+        position = max(0, -(-p * n // 100) - 1)
+        for value, count in counts:
+            if position < count:
+                return value
+            position -= count
+        raise AssertionError("rank beyond the last value")
 
     return {
-        "min": ordered[0],
-        "max": ordered[-1],
-        "mean": round(sum(ordered) / n, 1),
+        "min": counts[0][0],
+        "max": counts[-1][0],
+        "mean": round(sum(value * count for value, count in counts) / n, 1),
         "p50": rank(50),
         "p95": rank(95),
     }
@@ -42,11 +50,11 @@ def length_stats(values: array) -> dict[str, Any]:
 
 def count_rows(facets: Sequence[tuple], facet_of: Sequence[int], assignment: Assignment) -> list:
     """Record counts per split × task × brand × context × quality, one row each."""
-    counter = Counter(zip(assignment.splits, facet_of))
+    counter = Counter(zip(assignment.splits, facet_of, strict=True))
     rows = []
     for (split_index, facet), count in counter.items():
         row = {"split": SPLITS[split_index]}
-        row.update(zip(FACETS, facets[facet]))
+        row.update(zip(FACETS, facets[facet], strict=True))
         row["records"] = count
         rows.append(row)
     rows.sort(key=lambda r: [SPLITS.index(r["split"])] + [str(r[k]) for k in FACETS])
@@ -83,7 +91,7 @@ def metadata_document(
         },
         "records": {
             "total": sum(assignment.sizes),
-            **dict(zip(SPLITS, assignment.sizes)),
+            **dict(zip(SPLITS, assignment.sizes, strict=True)),
         },
         "tasks": dict(sorted(by_task.items())),
         "counts": rows,

@@ -15,6 +15,7 @@ from compiler.errors import CompileError, Diagnostic
 from compiler.load import Document
 
 KINDS = ("dataset", "brand", "contexts", "task")
+GROUP_BY = ("output", "prompt", "id", "metadata.")
 
 
 @cache
@@ -66,24 +67,71 @@ def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return ""
 
 
+def a_type(value: Any) -> str:
+    """The type of a value with its article: 'a string', 'an integer', 'null'."""
+    name = type_name(value)
+    if name == "null":
+        return name
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
+def _as_read(value: Any) -> str:
+    """How YAML read a scalar, in YAML's words: 'null', 'boolean false', 'integer 8'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean true" if value else "boolean false"
+    return f"{type_name(value)} {value!r}"
+
+
 def quote_hint(doc: Document, path: tuple, expected: str) -> str:
     """When YAML read an unquoted scalar as another type, say so and how to quote it."""
     plain = doc.plain(path)
-    if plain is None or expected != "string":
+    if not plain or "string" not in expected.split(" or "):
         return ""
     value = doc.data
     for part in path:
         value = value[part]
-    return f"YAML reads unquoted {plain} as {type_name(value)} {value!r}; quote it: \"{plain}\""
+    if isinstance(value, (dict, list)):
+        return ""
+    return (f"YAML reads unquoted {plain} as {_as_read(value)}; "
+            f"quote it: \"{plain}\"")
 
 
 def validate(doc: Document, kind: str) -> None:
     """Raise one CompileError listing every schema violation in the document."""
     diagnostics: list[Diagnostic] = []
-    for error in validator(kind).iter_errors(doc.data):
+    errors = list(validator(kind).iter_errors(doc.data))
+    misspelled = _misspelled_required(errors)
+    for error in errors:
+        if error.validator == "required" and (
+            tuple(error.absolute_path), _missing_key(error)) in misspelled:
+            continue
         diagnostics.extend(_diagnose(doc, error))
     if diagnostics:
         raise CompileError(diagnostics)
+
+
+def _missing_key(error: jsonschema.ValidationError) -> str:
+    return error.message.split("'")[1] if "'" in error.message else error.message
+
+
+def _unknown_keys(error: jsonschema.ValidationError) -> list[str]:
+    allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    return sorted(k for k in error.instance if k not in allowed)
+
+
+def _misspelled_required(errors: list[jsonschema.ValidationError]) -> set[tuple[tuple, str]]:
+    """Required keys that an unknown key beside them is a typo of: report the typo alone."""
+    found = set()
+    for error in errors:
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = tuple(error.schema.get("properties", {}))
+            for key in _unknown_keys(error):
+                close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+                if close:
+                    found.add((tuple(error.absolute_path), close[0]))
+    return found
 
 
 def _field(path: tuple) -> str:
@@ -97,38 +145,54 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
     schema = error.schema if isinstance(error.schema, dict) else {}
     instance = error.instance
     what = _field(path)
+    if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
+        # jsonschema reports a bad key at its mapping's path: point at the key itself.
+        return [Diagnostic(doc.at((*path, instance), key=True),
+                           f"{instance!r} is not a valid name in {what}",
+                           "use lowercase letters, digits and '_' (starting with a letter or "
+                           "digit), at most 64 characters")]
     if error.validator == "additionalProperties" and isinstance(instance, dict):
         allowed = tuple(schema.get("properties", {}))
-        extras = sorted(k for k in instance if k not in allowed)
         scope = f" in {what}" if path else ""
         return [
             Diagnostic(doc.at((*path, key), key=True), f"unknown key {key!r}{scope}",
                        suggest(key, allowed))
-            for key in extras
+            for key in _unknown_keys(error)
         ]
     if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
         scope = f" in {what}" if path else ""
-        return [Diagnostic(where, f"missing required key {missing!r}{scope}")]
+        return [Diagnostic(where, f"missing required key {_missing_key(error)!r}{scope}")]
     if error.validator == "type":
         expected = schema.get("type")
         names = expected if isinstance(expected, list) else [expected]
         wanted = " or ".join(
             {"object": "mapping", "array": "list"}.get(str(n), str(n)) for n in names
         )
-        message = f"{what} must be a {wanted}, not {type_name(instance)}"
-        return [Diagnostic(where, message, quote_hint(doc, path, wanted))]
+        article = "an" if wanted[0] in "aeiou" else "a"
+        if instance is None and doc.plain(path) == "":
+            return [Diagnostic(where, f"{what} has no value",
+                               f"write {article} {wanted} after the ':'")]
+        message = f"{what} must be {article} {wanted}, not {a_type(instance)}"
+        hint = quote_hint(doc, path, wanted)
+        if path and path[-1] == "each" and isinstance(instance, list):
+            hint = "name each list: each: {brand: brands, topic: topics}"
+        if not hint and names == ["array"] and isinstance(instance, (str, int, float)):
+            text = doc.plain(path) or json.dumps(instance, ensure_ascii=False)
+            hint = f"write a list, even of one item: [{text}]"
+        return [Diagnostic(where, message, hint)]
     if error.validator == "pattern":
-        if "a-z0-9_" in str(schema.get("pattern", "")):
-            if path and path[-1] in ("id", "task") or not path or isinstance(path[-1], int):
+        if schema.get("pattern") == "^[a-z0-9][a-z0-9_]*$":
+            if not path or path[-1] in ("id", "task") or isinstance(path[-1], int):
                 label = "id"
             else:
                 label = "name"
             return [Diagnostic(where, f"{instance!r} is not a valid {label} for {what}",
                                "use lowercase letters, digits and '_' (starting with a letter "
                                "or digit)")]
-        return [Diagnostic(where, f"{what}: {instance!r} is not allowed here",
-                           "expected output, prompt, id or metadata.<key>")]
+        if path == ("split", "group_by"):
+            return [Diagnostic(where, f"{what} must be output, prompt, id or metadata.<key>, "
+                               f"not {instance!r}", suggest(str(instance), GROUP_BY))]
+        return [Diagnostic(where, f"{what}: {instance!r} does not match {schema.get('pattern')}")]
     if error.validator == "enum":
         choices = [str(c) for c in schema.get("enum", [])]
         return [Diagnostic(where, f"{what} must be one of {', '.join(choices)}, not {instance!r}",
@@ -141,12 +205,11 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
         bound = schema.get(error.validator)
         word = "at least" if error.validator == "minimum" else "at most"
         return [Diagnostic(where, f"{what} must be {word} {bound}, not {instance!r}")]
+    if error.validator == "maxLength":
+        return [Diagnostic(where, f"{what} must be at most {schema.get('maxLength')} characters "
+                           f"long, not {len(instance)}")]
     if error.validator == "minLength":
         return [Diagnostic(where, f"{what} must not be empty")]
     if error.validator == "minItems":
         return [Diagnostic(where, f"{what} must not be an empty list")]
-    if error.validator == "propertyNames":
-        return [Diagnostic(doc.at((*path, instance), key=True),
-                           f"{instance!r} is not a valid name in {what}",
-                           "use lowercase letters, digits and '_'")]
     return [Diagnostic(where, f"{what}: {error.message}")]

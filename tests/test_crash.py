@@ -1,0 +1,443 @@
+"""The previous build survives every failure: SIGKILL, a second build, a full disk, bad build/.
+
+A large project (15,000 records, a build of about a second) is generated here; its old build
+is compiled once with seed 7 and the new one, after the seed changed to 11, once more. Every
+test then works on a copy and compares build/ byte for byte with these two reference trees.
+The compiler runs as `python -m compiler` in a subprocess, so that it can be killed, stopped
+or given a small file size limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CASES, ROOT, copy_project, read_tree
+
+LANGUAGES = 100
+CONCEPTS = 150
+OLD_SEED, NEW_SEED = 7, 11
+TRIALS = 20
+TIMEOUT = 120
+
+LOCKED = ("build: error: another dsc build is writing build/\n"
+          "  hint: wait for it to finish, then build again\n")
+BUILT = ["build", "data", "specs"]  # the project folder after a build: no lock or staging left
+REMOVED_STAGING = "note: removed build.staging/ left by an interrupted build"
+
+
+def dataset_yaml(seed: int) -> str:
+    lines = ["name: crash-test", "description: A large project for the crash tests.",
+             f"seed: {seed}", "collections:", "  languages:"]
+    lines += [f"    - {{id: lang{i:03d}, name: Language{i:03d}, runtime: runtime number {i}, "
+              f'spawn: "spawn_{i}(fetch(url))"}}' for i in range(LANGUAGES)]
+    return "\n".join(lines) + "\n"
+
+
+def concepts_yaml() -> str:
+    concepts = "".join(f"        concept{j:03d}: how concept number {j} behaves while a task "
+                       "waits\n" for j in range(CONCEPTS))
+    return (
+        "task: explain_concept\n"
+        "description: Explain a concurrency concept for one language.\n"
+        "defaults:\n  quality: synthesized\n  lang: null\n"
+        "rules:\n"
+        "  - id: concepts\n"
+        "    each:\n"
+        "      lang: languages\n"
+        "      concept:\n"
+        f"{concepts}"
+        "    pick:\n"
+        '      verb: ["Explain", "Describe", "Walk me through"]\n'
+        '    instruction: "{{ verb }} {{ keys.concept }} in {{ lang.name }} coroutines."\n'
+        "    output: |\n"
+        "      In {{ lang.name }}, {{ keys.concept }} is about {{ concept }}.\n"
+        "      The runtime ({{ lang.runtime }}) schedules coroutines cooperatively, so a task\n"
+        "      notices it only at an await point; spawn work with `{{ lang.spawn }}`.\n"
+        "    metadata:\n"
+        '      lang: "{{ lang.id }}"\n'
+    )
+
+
+def dsc(*args: str | Path, **options) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "compiler", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=TIMEOUT, **options)
+
+
+def start_build(project: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "compiler", "build", "-C", str(project),
+                             *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 60) -> None:
+    end = time.monotonic() + seconds
+    while not (path.exists() or path.is_symlink()):
+        assert process.poll() is None, f"the build ended before {path.name} appeared"
+        assert time.monotonic() < end, f"{path.name} did not appear"
+        time.sleep(0.002)
+
+
+def entries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@dataclass(frozen=True)
+class Large:
+    """The generated project (specs already changed to the new seed) and its two builds."""
+
+    project: Path
+    old_build: Path
+    old: dict[str, bytes]
+    new: dict[str, bytes]
+    seconds: float
+    built: str  # the first words of the summary line of a build
+
+    def copy(self, dest: Path, with_old_build: bool = True) -> Path:
+        project = copy_project(self.project, dest)
+        if with_old_build:
+            shutil.copytree(self.old_build, project / "build")
+        return project
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> Large:
+    base = tmp_path_factory.mktemp("large")
+    project = copy_project(CASES / "coding", base / "project")
+    (project / "specs/dataset.yaml").write_text(dataset_yaml(OLD_SEED), encoding="utf-8")
+    (project / "specs/tasks/explain_concept.yaml").write_text(concepts_yaml(), encoding="utf-8")
+    old = dsc("build", "-C", project)
+    assert old.returncode == 0, old.stderr
+    built = re.match(r"built \d+ records", old.stdout)
+    assert built and int(built.group().split()[1]) > 10_000, old.stdout
+    old_build = base / "old-build"
+    (project / "build").rename(old_build)
+    (project / "specs/dataset.yaml").write_text(dataset_yaml(NEW_SEED), encoding="utf-8")
+    reference = copy_project(project, base / "reference")
+    started = time.monotonic()
+    new = dsc("build", "-C", reference)
+    seconds = time.monotonic() - started
+    assert new.returncode == 0, new.stderr
+    large = Large(project, old_build, read_tree(old_build), read_tree(reference / "build"),
+                  seconds, built.group())
+    assert large.old != large.new and large.old.keys() == large.new.keys()
+    return large
+
+
+# --- 1. SIGKILL at random points ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trial:
+    delay: float
+    returncode: int
+    outcome: str
+    leftovers: tuple[str, ...]
+    rebuild_seconds: float
+
+
+def kill_trial(large: Large, project: Path, delay: float) -> Trial:
+    """Kill a rebuild after `delay` seconds; check build/, `dsc check` and the next build."""
+    for leftover in ("build", "build.staging", "build.old"):
+        if (project / leftover).exists():
+            shutil.rmtree(project / leftover)
+    shutil.copytree(large.old_build, project / "build")
+
+    process = start_build(project, "--force")
+    time.sleep(delay)
+    process.kill()
+    process.communicate(timeout=TIMEOUT)
+    assert process.returncode in (0, -signal.SIGKILL), process.returncode
+
+    tree = read_tree(project / "build")
+    assert tree in (large.old, large.new), (
+        f"killed after {delay:.3f} s: build/ is neither the old nor the new build")
+    outcome = "new" if tree == large.new else "old"
+    if process.returncode == 0:
+        assert outcome == "new", "a build that finished left the old build in place"
+    leftovers = tuple(name for name in ("build.staging", "build.old")
+                      if (project / name).exists() or (project / name).is_symlink())
+
+    check = dsc("check", "-C", project)
+    if outcome == "new":
+        assert (check.returncode, check.stdout) == (0, "build/ matches the specs\n"), check.stderr
+    else:
+        assert check.returncode == 1, check.stdout
+        assert check.stderr.startswith("build/ does not match the specs:\n"), check.stderr
+
+    started = time.monotonic()
+    again = dsc("build", "-C", project)
+    rebuild_seconds = time.monotonic() - started
+    assert again.returncode == 0, again.stderr
+    assert read_tree(project / "build") == large.new
+    notes = [line for line in again.stderr.splitlines() if line.startswith("note: ")]
+    expected = [f"note: removed {name}/ left by an interrupted build" for name in leftovers]
+    assert notes == expected, (
+        f"killed after {delay:.3f} s leaving {leftovers or 'nothing'}; the next build "
+        f"printed {again.stdout + again.stderr!r}")
+    assert entries(project) == BUILT
+    return Trial(delay, process.returncode, outcome, leftovers,
+                 rebuild_seconds if "built " in again.stdout else 0.0)
+
+
+def test_sigkill_at_random_points_leaves_old_or_new_build(large: Large, tmp_path: Path) -> None:
+    rng = random.Random(20240105)
+    # Kill points as fractions of a whole build, stratified from Python's start to a little
+    # past the swap, so that kills fall in loading, expanding, writing, fsync and the exchange
+    # alike. A fraction becomes a delay with the latest measured build time of the worker, so
+    # that the spread holds on a loaded machine too.
+    fractions = [1.2 * (i + rng.random()) / TRIALS for i in range(TRIALS)]
+    rng.shuffle(fractions)
+    workers = max(1, min(2, os.cpu_count() or 1))
+    projects = [large.copy(tmp_path / f"worker{w}", with_old_build=False)
+                for w in range(workers)]
+
+    def run(worker: int) -> list[Trial]:
+        seconds, trials = large.seconds, []
+        for fraction in fractions[worker::workers]:
+            trial = kill_trial(large, projects[worker], fraction * seconds)
+            seconds = trial.rebuild_seconds or seconds
+            trials.append(trial)
+        return trials
+
+    with ThreadPoolExecutor(workers) as pool:
+        trials = [t for batch in pool.map(run, range(workers)) for t in batch]
+
+    assert len(trials) == TRIALS >= 20
+    summary = sorted((round(t.delay, 3), t.outcome, t.leftovers) for t in trials)
+    print("\n".join(map(str, summary)))
+    assert any(t.leftovers for t in trials), f"no kill hit the writing phase: {summary}"
+    assert any(t.outcome == "old" for t in trials), summary
+
+
+def test_stale_staging_beside_an_up_to_date_build_is_removed(large: Large,
+                                                            tmp_path: Path) -> None:
+    """A build killed after the swap, while it removed the old build, leaves build.staging/
+    beside a complete new build; the next `dsc build` must clean it up and say so."""
+    project = large.copy(tmp_path / "project", with_old_build=False)
+    (project / "build").mkdir()
+    for name, content in large.new.items():
+        (project / "build" / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / "build" / name).write_bytes(content)
+    shutil.copytree(large.old_build, project / "build.staging")
+    (project / "build.staging/train.jsonl").unlink()
+
+    result = dsc("build", "-C", project)
+    assert result.returncode == 0, result.stderr
+    assert REMOVED_STAGING in result.stderr.splitlines(), (result.stdout, result.stderr)
+    assert not (project / "build.staging").exists()
+    assert read_tree(project / "build") == large.new
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_while_writing_keeps_old_build(large: Large, tmp_path: Path,
+                                                   sig: signal.Signals) -> None:
+    """Ctrl-C and SIGTERM (a cancelled CI job) both unwind: the build removes its staging
+    folder itself, exits 1, and build/ is the old build."""
+    project = large.copy(tmp_path / "project")
+    process = start_build(project, "--force")
+    wait_for(project / "build.staging", process)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=TIMEOUT)
+    assert read_tree(project / "build") == large.old
+    assert (process.returncode, stderr) == (1, "\nAborted!\n")
+    assert entries(project) == BUILT
+    result = dsc("build", "-C", project)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == []
+    assert read_tree(project / "build") == large.new
+
+
+# --- 2. A second build while one holds the lock ------------------------------------------
+
+
+@contextlib.contextmanager
+def stopped(process: subprocess.Popen[str]) -> Iterator[None]:
+    """Freeze a build (SIGSTOP) so that it holds its lock for as long as the test needs."""
+    process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGCONT)
+
+
+@pytest.mark.parametrize("force", [True, False], ids=["force", "no-force"])
+def test_second_build_is_refused_while_the_first_holds_the_lock(large: Large, tmp_path: Path,
+                                                               force: bool) -> None:
+    project = large.copy(tmp_path / "project")
+    first = start_build(project, "--force")
+    try:
+        wait_for(project / "build.staging", first)
+        with stopped(first):
+            second = dsc("build", "-C", project, *(["--force"] if force else []))
+            assert second.returncode == 1, second.stdout
+            assert second.stderr == LOCKED
+            assert read_tree(project / "build") == large.old
+            assert (project / "build.staging").is_dir(), "the second build removed the " \
+                "first build's staging folder"
+        stdout, stderr = first.communicate(timeout=TIMEOUT)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0, stderr
+    assert stdout.startswith(large.built), stdout
+    assert stderr == ""
+    assert read_tree(project / "build") == large.new
+    assert entries(project) == BUILT
+
+
+@contextlib.contextmanager
+def project_lock(project: Path) -> Iterator[None]:
+    """Hold the lock a build takes (flock on the folder that holds build/); fail if taken."""
+    fd = os.open(project, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+    finally:
+        os.close(fd)
+
+
+def test_lock_held_by_another_process_refuses_build_and_writes_nothing(
+        large: Large, tmp_path: Path) -> None:
+    project = large.copy(tmp_path / "project")
+    with project_lock(project):
+        result = dsc("build", "-C", project, "--force")
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", LOCKED)
+    assert read_tree(project / "build") == large.old
+    assert entries(project) == BUILT
+
+
+def test_lock_of_a_killed_build_does_not_block_the_next(large: Large, tmp_path: Path) -> None:
+    project = large.copy(tmp_path / "project")
+    first = start_build(project, "--force")
+    wait_for(project / "build.staging", first)
+    first.kill()
+    first.communicate(timeout=TIMEOUT)
+    assert (project / "build.staging").is_dir()
+    assert read_tree(project / "build") == large.old
+    with project_lock(project):  # the flock died with the process
+        pass
+
+    result = dsc("build", "-C", project)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [REMOVED_STAGING]
+    assert read_tree(project / "build") == large.new
+    assert entries(project) == BUILT
+
+
+# --- 3. Full disk ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("with_old_build", [True, False], ids=["old-build", "first-build"])
+def test_full_disk_is_a_clean_error_and_keeps_the_old_build(large: Large, tmp_path: Path,
+                                                            with_old_build: bool) -> None:
+    project = large.copy(tmp_path / "project", with_old_build=with_old_build)
+    limit = 256 * 1024  # every output file of the large build is bigger than this
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = dsc("build", "-C", project, "--force", preexec_fn=small_disk)
+    assert result.returncode == 1, result.stdout
+    assert result.stderr == (
+        "build: error: cannot write build/: File too large\n"
+        "  hint: free disk space or fix permissions; the previous build is untouched\n")
+    assert "Traceback" not in result.stdout + result.stderr
+    if with_old_build:
+        assert read_tree(project / "build") == large.old
+        assert entries(project) == BUILT
+    else:
+        assert entries(project) == ["data", "specs"]
+
+
+# --- 4. Read-only build/, build as a file or a symbolic link ----------------------------
+
+
+def test_read_only_build_is_a_clean_error_and_stays_intact(large: Large, tmp_path: Path) -> None:
+    project = large.copy(tmp_path / "project")
+    (project / "build").chmod(0o555)
+    try:
+        result = dsc("build", "-C", project, "--force")
+        assert result.returncode == 1, result.stdout
+        assert result.stderr == ("build: error: build/ is read-only\n"
+                                 "  hint: make it writable (chmod u+w build) to rebuild it\n")
+        assert read_tree(project / "build") == large.old
+        assert (project / "build").stat().st_mode & 0o777 == 0o555
+        assert not (project / "build.staging").exists()
+    finally:
+        (project / "build").chmod(0o755)
+
+
+@pytest.mark.parametrize("force", [True, False], ids=["force", "no-force"])
+def test_build_that_is_a_file_is_refused(large: Large, tmp_path: Path, force: bool) -> None:
+    project = large.copy(tmp_path / "project", with_old_build=False)
+    (project / "build").write_text("not a folder\n")
+    before = entries(project)
+    result = dsc("build", "-C", project, *(["--force"] if force else []))
+    assert result.returncode == 1, result.stdout
+    assert result.stderr == ("build: error: output path 'build' exists and is not a folder\n"
+                             "  hint: move the file away\n")
+    assert (project / "build").read_text() == "not a folder\n"
+    assert entries(project) == before == ["build", "data", "specs"]
+
+
+@pytest.mark.parametrize("force", [True, False], ids=["force", "no-force"])
+@pytest.mark.parametrize("target", ["empty", "old-build", "missing"])
+def test_build_that_is_a_symlink_out_of_the_project_is_refused(
+        large: Large, tmp_path: Path, target: str, force: bool) -> None:
+    project = large.copy(tmp_path / "project", with_old_build=False)
+    outside = tmp_path / "outside"
+    if target == "old-build":
+        shutil.copytree(large.old_build, outside / "target")
+    elif target == "empty":
+        (outside / "target").mkdir(parents=True)
+    else:
+        outside.mkdir()
+    before_outside = read_tree(outside)
+    (project / "build").symlink_to(outside / "target", target_is_directory=True)
+    before = entries(project)
+
+    result = dsc("build", "-C", project, *(["--force"] if force else []))
+    assert result.returncode == 1, result.stdout
+    assert result.stderr == ("build: error: output folder 'build' is a symbolic link\n"
+                                  "  hint: remove the link; dsc writes only real folders\n")
+    assert read_tree(outside) == before_outside
+    assert entries(outside) == (["target"] if target != "missing" else [])
+    assert entries(project) == before == ["build", "data", "specs"]
+    assert (project / "build").is_symlink()
+
+
+@pytest.mark.parametrize("name", ["build.staging", "build.old"])
+def test_leftover_symlinks_beside_build_do_not_write_outside(large: Large, tmp_path: Path,
+                                                            name: str) -> None:
+    """A leftover path committed as a link out of the project is removed, never followed."""
+    project = large.copy(tmp_path / "project")
+    outside = tmp_path / "outside"
+    (outside / "kept").mkdir(parents=True)
+    (outside / "kept" / "file.txt").write_text("keep me\n")
+    (project / name).symlink_to(outside / "kept")
+
+    result = dsc("build", "-C", project, "--force")
+    assert read_tree(outside) == {"kept/file.txt": b"keep me\n"}, (
+        f"{name} -> {outside / 'kept'} was followed out of the project: {result.stderr}")
+    assert entries(outside) == ["kept"]
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [f"note: removed {name}/ left by an interrupted build"]
+    assert read_tree(project / "build") == large.new
+    assert entries(project) == BUILT

@@ -1,0 +1,112 @@
+"""The bad-input corpus: every project under tests/errors/ fails with exactly its expected message.
+
+Each case is a copy of tests/cases/minimal with one mistake, and `expected.txt` holds the exact
+stderr of `dsc build -C <case>`. A mistake that cannot be kept as a text file (a byte order
+mark, an invalid byte, a symbolic link) is made by the case's `make.py`, whose `make(project)`
+runs on the copy before the build. `pytest --update-golden` rewrites expected.txt: review the
+diff line by line before committing it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from compiler.cli import main
+from tests.conftest import CASES, read_tree
+
+CORPUS = Path(__file__).resolve().parent / "errors"
+ERROR_CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "specs").is_dir())
+RECIPE = "make.py"
+EXPECTED = "expected.txt"
+HASHES_OF_INPUTS = {"inputs", "fingerprint", "metadata_sha256"}
+
+
+def _snapshot(folder: Path) -> dict[str, bytes | str]:
+    """Every file and link below folder: what a failed build must leave as it found it."""
+    found: dict[str, bytes | str] = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            found[name] = "-> " + os.readlink(path)
+        elif path.is_file():
+            found[name] = path.read_bytes()
+        else:
+            found[name] = "folder"
+    return found
+
+
+def _to_crlf(project: Path) -> None:
+    for path in project.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+
+
+def _prepare(name: str, tmp_path: Path, crlf: bool) -> Path:
+    source = CORPUS / name
+    project = tmp_path / name
+    shutil.copytree(source, project, ignore=shutil.ignore_patterns(EXPECTED, RECIPE, "__pycache__"))
+    if crlf:
+        _to_crlf(project)
+    if (source / RECIPE).is_file():
+        runpy.run_path(str(source / RECIPE))["make"](project)
+    return project
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(ERROR_CASES) >= 50
+
+
+@pytest.mark.parametrize("crlf", [False, True], ids=["lf", "crlf"])
+@pytest.mark.parametrize("name", ERROR_CASES)
+def test_bad_input_gives_its_exact_message(
+    name: str, crlf: bool, tmp_path: Path, update_golden: bool
+) -> None:
+    """Exit code 1, the exact stderr, no traceback, nothing written; CRLF files say the same."""
+    project = _prepare(name, tmp_path, crlf)
+    before = _snapshot(tmp_path)
+    result = CliRunner().invoke(main, ["build", "-C", str(project)])
+    expected_file = CORPUS / name / EXPECTED
+    if update_golden and not crlf:
+        expected_file.write_text(result.stderr, encoding="utf-8")
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert result.stderr == expected_file.read_text(encoding="utf-8")
+    after = _snapshot(tmp_path)
+    after.pop(f"{name}/build.lock", None)  # the lock file may stay; it holds no data
+    assert after == before
+
+
+def test_crlf_project_builds_the_same_records(tmp_path: Path) -> None:
+    """Windows line endings are accepted: the records are byte for byte the LF build's.
+
+    Only metadata.json differs, in the input hashes and the hashes made of them, because
+    those hash the files as they are on disk.
+    """
+    lf = shutil.copytree(
+        CASES / "minimal", tmp_path / "lf", ignore=shutil.ignore_patterns("expected")
+    )
+    crlf = shutil.copytree(lf, tmp_path / "crlf")
+    _to_crlf(crlf)
+    for project in (lf, crlf):
+        result = CliRunner().invoke(main, ["build", "-C", str(project)])
+        assert result.exit_code == 0, result.stderr
+    lf_tree, crlf_tree = read_tree(lf / "build"), read_tree(crlf / "build")
+    lf_meta = json.loads(lf_tree.pop("metadata.json"))
+    crlf_meta = json.loads(crlf_tree.pop("metadata.json"))
+    assert crlf_tree == lf_tree
+    assert lf_tree["train.jsonl"]
+    assert crlf_meta["inputs"].keys() == lf_meta["inputs"].keys()
+    differing = {
+        key for key in lf_meta.keys() | crlf_meta.keys() if lf_meta.get(key) != crlf_meta.get(key)
+    }
+    assert "inputs" in differing
+    assert differing <= HASHES_OF_INPUTS
