@@ -80,7 +80,6 @@ def _placement(compiled: Any, index: int) -> dict[str, Any]:
     group = trace.record_group[index]
     split_name = SPLITS[assignment.splits[index]]
     targets = assignment.targets
-    total = sum(targets)
     result: dict[str, Any] = {
         "split": split_name,
         "method": compiled.project.config.split.method,
@@ -92,16 +91,23 @@ def _placement(compiled: Any, index: int) -> dict[str, Any]:
         "hash": f"{trace.hashes[group]:016x}",
         "targets": dict(zip(SPLITS, targets, strict=True)),
     }
-    if trace.positions:
-        start = trace.starts[group]
-        cut1, cut2 = targets[0], targets[0] + targets[1]
-        result["position"] = round(trace.positions[group], 6)
+    if trace.cells:
+        start, size, cells = trace.starts[group], trace.sizes[group], trace.cells[group]
+        cut1, cut2 = cells[0], cells[0] + cells[1]
+        stratum_total = trace.stratum_sizes[group]
         result["start"] = start
+        result["stratum_size"] = stratum_total
+        result["stratum_cells"] = dict(zip(SPLITS, cells, strict=True))
+        where = ("inside that slice" if cells[assignment.splits[index]] and
+                 start >= sum(cells[: assignment.splits[index]]) and
+                 start + size <= sum(cells[: assignment.splits[index] + 1])
+                 else "across a cut, on the side that keeps the split sizes exact")
         result["why"] = (
-            f"its group sits at position {trace.positions[group]:.4f} of its stratum; sorted by "
-            f"position, the group covers records {start}–{start + trace.sizes[group] - 1} of "
-            f"{total}, and the cuts give train records 0–{cut1 - 1}, val {cut1}–{cut2 - 1}, "
-            f"test {cut2}–{total - 1}: its middle falls in {split_name}"
+            f"its stratum's {stratum_total} records get train {cells[0]}, val {cells[1]}, "
+            f"test {cells[2]} (each the floor or ceiling of its share, summing to the global "
+            f"sizes); in hash order its group covers records {start}–{start + size - 1} of "
+            f"the stratum, and the slices are train 0–{cut1 - 1}, val {cut1}–{cut2 - 1}, test "
+            f"{cut2}–{stratum_total - 1}: it lies {where}, in {split_name}"
         )
     else:
         result["why"] = (f"stable method: hash {trace.hashes[group]:016x} / 2^64 falls in the "

@@ -356,23 +356,7 @@ def compile_template(tpl: Template, what: str) -> Renderer:
 
     if fast is None:
         return slow
-    # The literal parts stay in place; each lookup fills its slot (the empty string there).
-    texts = [part if isinstance(part, str) else "" for part in fast]
-    lookups = tuple((slot, part[0], part[1:]) for slot, part in enumerate(fast)
-                    if not isinstance(part, str))
-
-    def render(context: dict[str, Any]) -> str:
-        out = texts.copy()
-        for slot, name, attrs in lookups:
-            value = context.get(name, _MISSING)
-            for attr in attrs:
-                value = value.get(attr, _MISSING) if type(value) is dict else _MISSING
-            if type(value) is not str:
-                return slow(context)
-            out[slot] = value
-        return "".join(out)
-
-    return render
+    return _fast_renderer(fast, slow)
 
 
 def literal_text(tpl: Template) -> str | None:
@@ -394,7 +378,8 @@ def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], A
         expression = ENV.compile_expression(tpl.text, undefined_to_none=False)
     except TemplateSyntaxError as exc:
         raise fail(template_location(tpl, exc.lineno or 1),
-                   f"expression syntax error in {what}: {exc.message}") from None
+                   f"expression syntax error in {what}: {exc.message}",
+                   "a when is one Jinja expression, like example.lang == 'python'") from None
 
     def evaluate(context: dict[str, Any]) -> bool:
         try:
@@ -408,6 +393,52 @@ def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], A
 _MISSING = object()
 # Names Jinja resolves itself rather than from the context: always take the slow path.
 _JINJA_NAMES = frozenset({"self", "loop", "super", "caller", "varargs", "kwargs"})
+
+
+def _fast_renderer(parts: list[str | tuple[str, ...]], slow: Renderer) -> Renderer:
+    """Render literal text and name.attr lookups in plain Python, else fall back to slow.
+
+    The function is this loop, unrolled into straight-line code for speed:
+
+        out = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value = context.get(part[0], MISSING)
+            for attr in part[1:]:
+                value = value.get(attr, MISSING) if type(value) is dict else MISSING
+            if type(value) is not str:
+                return slow(context)
+            out.append(value)
+        return "".join(out)
+
+    Every name, attribute and text is passed in as an argument: no template text becomes code.
+    """
+    params, args = ["MISSING", "slow", "type_", "str_", "dict_"], [_MISSING, slow, type, str, dict]
+    body, joined = [], []
+    for i, part in enumerate(parts):
+        if isinstance(part, str):
+            params.append(f"text{i}")
+            args.append(part)
+            joined.append(f"text{i}")
+            continue
+        params.append(f"name{i}")
+        args.append(part[0])
+        body.append(f"value = context.get(name{i}, MISSING)")
+        for j, attr in enumerate(part[1:]):
+            params.append(f"attr{i}_{j}")
+            args.append(attr)
+            body.append(f"value = value.get(attr{i}_{j}, MISSING) if type_(value) is dict_ "
+                        "else MISSING")
+        body += ["if type_(value) is not str_:", "    return slow(context)", f"value{i} = value"]
+        joined.append(f"value{i}")
+    body.append(f"return ''.join([{', '.join(joined)}])")
+    source = (f"def make({', '.join(params)}):\n    def render(context):\n"
+              + "".join(f"        {line}\n" for line in body) + "    return render\n")
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<dsc-fast-template>", "exec"), namespace)
+    return namespace["make"](*args)
 
 
 def _fast_parts(tree: nodes.Template) -> list[str | tuple[str, ...]] | None:

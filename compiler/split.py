@@ -28,8 +28,9 @@ class Trace:
     record_group: list[int]
     sizes: list[int]
     hashes: list[int]
-    positions: list[float]
     starts: list[int]
+    stratum_sizes: list[int]
+    cells: list[tuple[int, ...]]
 
 
 @dataclass(frozen=True)
@@ -81,19 +82,19 @@ def split(
     prefix = keyed_prefix(seed, "split")
     hashes = array("Q", (keyed_last(prefix, _key_text(k)) for k in first_key))
     targets = apportion(total, ratios)
-    position = array("d")
-    starts = array("q")
+    details = None
     if method == "stable":
         group_split = _stable(hashes, ratios)
     else:
-        position = positions(hashes, sizes, group_stratum, first_key)
-        group_split, starts = _stratified(hashes, sizes, position, first_key, targets, trace)
+        layout = _Layout(seed, hashes, sizes, group_stratum, first_key, ratios, targets, trace)
+        group_split = layout.group_split
+        if trace:
+            details = Trace(list(record_group), list(sizes), list(hashes), layout.starts,
+                            layout.stratum_sizes, layout.cells)
     splits = bytes(map(group_split.__getitem__, record_group))
     counts = tuple(splits.count(i) for i in range(len(SPLITS)))
-    details = None
-    if trace:
-        details = Trace(list(record_group), list(sizes), list(hashes), list(position),
-                        list(starts))
+    if trace and details is None:
+        details = Trace(list(record_group), list(sizes), list(hashes), [], [], [])
     return Assignment(splits, counts, targets, len(sizes), details)
 
 
@@ -101,68 +102,140 @@ def _order(stratum: Hashable) -> str:
     return repr(stratum)
 
 
-def _sorted(groups: list[int], hashes: Sequence[int], keys: Sequence[bytes | str],
-            first: Sequence[float] | None = None) -> None:
-    """Sort groups in place by (first[g],) hashes[g], key text, then g.
-
-    Two stable sorts and a pass over equal runs: no tuple or key text per group.
-    """
+def _sorted(groups: list[int], hashes: Sequence[int], keys: Sequence[bytes | str]) -> None:
+    """Sort groups in place by hash, then key text (only where hashes tie)."""
     groups.sort(key=hashes.__getitem__)
-    if first is not None:
-        groups.sort(key=first.__getitem__)
     start = 0
     for end in range(1, len(groups) + 1):
-        if end < len(groups):
-            a, b = groups[end - 1], groups[end]
-            if hashes[a] == hashes[b] and (first is None or first[a] == first[b]):
-                continue
+        if end < len(groups) and hashes[groups[end - 1]] == hashes[groups[end]]:
+            continue
         if end - start > 1:
             groups[start:end] = sorted(groups[start:end], key=lambda g: _key_text(keys[g]))
         start = end
 
 
-def positions(
-    hashes: Sequence[int], sizes: Sequence[int], strata: Sequence[Hashable],
-    keys: Sequence[bytes | str],
-) -> array:
-    """Each group's quantile position in its stratum, in hash order within the stratum."""
-    members: dict[Hashable, list[int]] = {}
-    for group, stratum in enumerate(strata):
-        members.setdefault(stratum, []).append(group)
-    result = array("d", bytes(8 * len(hashes)))
-    for stratum in list(members):
-        groups = members.pop(stratum)
-        _sorted(groups, hashes, keys)
-        stratum_total = sum(sizes[g] for g in groups)
-        before = 0
-        for g in groups:
-            result[g] = (2 * before + sizes[g]) / (2 * stratum_total)
-            before += sizes[g]
-    return result
+def round_table(
+    stratum_sizes: Sequence[int], ratios: Sequence[Fraction], targets: Sequence[int]
+) -> list[list[int]]:
+    """Controlled rounding of the stratum × split table of quotas n·ratio.
+
+    Every cell is the floor or the ceiling of its quota, every row sums to its stratum's size
+    and every column to the global target (the largest-remainder sizes). Rows are taken in the
+    given order; each gets its leftover records in the splits with the largest remainders that
+    still need records, and when none does, an augmenting path moves an earlier row's record
+    (a maximum flow: such a rounding always exists for a two-way table).
+    """
+    quotas = [[n * r for r in ratios] for n in stratum_sizes]
+    cells = [[int(q) for q in row] for row in quotas]
+    need = [t - sum(row[k] for row in cells) for k, t in enumerate(targets)]
+    columns = range(len(ratios))
+    for s, row in enumerate(quotas):
+        eligible = [k for k in columns if row[k] != cells[s][k]]
+        eligible.sort(key=lambda k: (-(row[k] - cells[s][k]), k))
+        for _ in range(stratum_sizes[s] - sum(cells[s])):
+            free = [k for k in eligible if cells[s][k] == int(row[k]) and need[k] > 0]
+            if free:
+                column = free[0]
+            else:
+                column = _augment(s, quotas, cells, need, eligible)
+            cells[s][column] += 1
+            need[column] -= 1
+    return cells
 
 
-def _stratified(
-    hashes: Sequence[int], sizes: Sequence[int], position: Sequence[float],
-    keys: Sequence[bytes | str], targets: tuple[int, ...], trace: bool = False,
-) -> tuple[bytearray, array]:
-    """Sort groups by stratum position and cut at the target sizes; also each group's start
-    (when tracing)."""
-    order = list(range(len(sizes)))
-    _sorted(order, hashes, keys, position)
-    cuts = [2 * sum(targets[: i + 1]) for i in range(len(targets) - 1)]
-    group_split = bytearray(len(sizes))
-    starts = array("q", bytes(8 * len(sizes))) if trace else array("q")
-    before = 0
-    for g in order:
-        if trace:
-            starts[g] = before
-        middle = 2 * before + sizes[g]
-        split_index = 0
-        while split_index < len(cuts) and middle >= cuts[split_index]:
-            split_index += 1
-        group_split[g] = split_index
-        before += sizes[g]
-    return group_split, starts
+def _augment(s: int, quotas: list, cells: list, need: list, eligible: list) -> int:
+    """Find a chain of earlier rows that can each move one record to another split, ending in
+    a split that still needs records; apply it and return the split row s can now take."""
+    def can_take(t: int, k: int) -> bool:
+        return quotas[t][k] != int(quotas[t][k]) and cells[t][k] == int(quotas[t][k])
+
+    starts = [k for k in eligible if cells[s][k] == int(quotas[s][k])]
+    parent: dict[int, tuple[int, int] | None] = {k: None for k in starts}
+    frontier = list(starts)
+    while frontier:
+        following = []
+        for column in frontier:
+            if need[column] > 0 and parent[column] is not None:
+                while parent[column] is not None:
+                    previous, row = parent[column]
+                    cells[row][previous] -= 1
+                    cells[row][column] += 1
+                    need[column] -= 1
+                    need[previous] += 1
+                    column = previous
+                return column
+            for row in range(s):
+                if cells[row][column] == int(quotas[row][column]):
+                    continue
+                for other in range(len(need)):
+                    if other not in parent and can_take(row, other):
+                        parent[other] = (column, row)
+                        following.append(other)
+        frontier = following
+    return starts[0] if starts else eligible[0]
+
+
+class _Layout:
+    """The stratified method: exact cells per stratum, groups filled in hash order."""
+
+    def __init__(self, seed: int, hashes: Sequence[int], sizes: Sequence[int],
+                 strata: Sequence[Hashable], keys: Sequence[bytes | str],
+                 ratios: Sequence[Fraction], targets: Sequence[int], trace: bool) -> None:
+        members: dict[Hashable, list[int]] = {}
+        for group, stratum in enumerate(strata):
+            members.setdefault(stratum, []).append(group)
+        prefix = keyed_prefix(seed, "stratum")
+        order = sorted(members, key=lambda st: (keyed_last(prefix, _order(st)), _order(st)))
+        stratum_sizes = [sum(sizes[g] for g in members[st]) for st in order]
+        cells = round_table(stratum_sizes, ratios, targets)
+        self.group_split = bytearray(len(sizes))
+        self.starts = [0] * len(sizes) if trace else []
+        self.stratum_sizes = [0] * len(sizes) if trace else []
+        self.cells: list[tuple[int, ...]] = [()] * len(sizes) if trace else []
+        errors = [0] * (len(ratios) + 1)  # records placed before each boundary, minus expected
+        for stratum, row, total in zip(order, cells, stratum_sizes):
+            groups = members.pop(stratum)
+            _sorted(groups, hashes, keys)
+            bounds = [sum(row[:b]) for b in range(len(row) + 1)]
+            placed = 0
+            for g in groups:
+                size = sizes[g]
+                split_index = self._choose(placed, size, bounds, errors)
+                self.group_split[g] = split_index
+                for b in range(1, len(bounds) - 1):
+                    expected = min(max(bounds[b] - placed, 0), size)
+                    errors[b] += (size if split_index < b else 0) - expected
+                if trace:
+                    self.starts[g] = placed
+                    self.stratum_sizes[g] = total
+                    self.cells[g] = tuple(row)
+                placed += size
+
+    @staticmethod
+    def _choose(placed: int, size: int, bounds: list[int], errors: list[int]) -> int:
+        """The split of a group covering records placed .. placed+size-1 of its stratum.
+
+        A group inside one split's cell goes there; one that straddles a cut goes to the side
+        that keeps every split's running total closest to its target.
+        """
+        last = len(bounds) - 2
+        candidates = [k for k in range(last + 1)
+                      if bounds[k] < placed + size and placed < bounds[k + 1]]
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            return min(last, max(k for k in range(last + 1) if bounds[k] <= placed))
+        best, best_cost = candidates[0], None
+        for k in candidates:
+            moved = list(errors)
+            for b in range(1, last + 1):
+                expected = min(max(bounds[b] - placed, 0), size)
+                moved[b] += (size if k < b else 0) - expected
+            per_split = [abs(moved[b + 1] - moved[b]) for b in range(last + 1)]
+            cost = (max(per_split), sum(per_split), k)
+            if best_cost is None or cost < best_cost:
+                best, best_cost = k, cost
+        return best
 
 
 def _stable(hashes: Sequence[int], ratios: Sequence[Fraction]) -> list[int]:

@@ -15,8 +15,9 @@ from compiler.split import Assignment
 
 FACETS = ("task", "brand", "context", "quality")
 SPLIT_ALGORITHM = {
-    "stratified": "groups ordered by blake2b(seed, group key) inside each stratum, placed at "
-    "their quantile position, sorted by position and cut once at the largest-remainder sizes",
+    "stratified": "stratum x split counts by controlled rounding of the quotas to the "
+    "largest-remainder sizes; each stratum's groups in blake2b(seed, group key) order fill "
+    "its train, val and test slices",
     "stable": "each group placed by blake2b(seed, group key) alone against the cumulative ratios",
 }
 
