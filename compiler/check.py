@@ -7,7 +7,7 @@ from array import array
 from dataclasses import dataclass, field
 
 from compiler.errors import Collector, Location
-from compiler.hashing import normalize, record_digests
+from compiler.hashing import digest, normalize, record_digests
 from compiler.model import FIELDS, Brand, Project, Record
 
 MAX_LISTED = 50
@@ -54,6 +54,7 @@ class Checker:
             brand_id: [(phrase, _folded(phrase)) for phrase in brand.must_include]
             for brand_id, brand in project.brands.items()
         }
+        self._last_output: tuple[Record | None, str] = (None, "")
 
     def check(self, record: Record) -> str | None:
         """None when the record is kept, else why it was dropped (counted by reason)."""
@@ -74,8 +75,9 @@ class Checker:
                 reason = f"{name}_too_short" if size < low else f"{name}_too_long"
                 self.verdict.drop(reason, record.id)
                 return reason
-        key, prompt_key = record_digests(normalize(instruction), normalize(input_),
-                                         normalize(output))
+        normalized = normalize(output)
+        self._last_output = (record, normalized)
+        key, prompt_key = record_digests(normalize(instruction), normalize(input_), normalized)
         if key in self._seen:
             self.verdict.drop("duplicate", record.id)
             return "duplicate"
@@ -104,6 +106,12 @@ class Checker:
         if kept is None:
             kept = self._prompts[prompt_key]
         return kept if kept != record.id else None
+
+    def output_digest(self, record: Record) -> bytes:
+        """digest(normalize(record.output)), the group key for group_by: output; the text of
+        the record just checked is normalized already."""
+        last, normalized = self._last_output
+        return digest(normalized if last is record else normalize(record.output))
 
     def _brand(self, record: Record) -> Brand | None:
         brand_id = record.metadata.get("brand")

@@ -17,9 +17,9 @@ from compiler.hashing import (
     id_head,
     id_number,
     id_numbers,
-    keyed,
     keyed_last,
     keyed_prefix,
+    keyed_text,
 )
 from compiler.model import Project, Record, Rule, Source
 from compiler.render import Renderer, compile_expression, compile_template, literal_text
@@ -132,25 +132,19 @@ def _context(rule: Rule, bound: dict[str, Any], keys: dict[str, str]) -> dict[st
 
 
 class _Bindings:
-    """A rule's bindings in record id order, kept compactly for millions of records.
+    """A rule's bindings, kept compactly for millions of records.
 
-    Per binding: the 64 bits of its record id, and for each source the index of its member.
+    Per binding, at one position of each array: the 64 bits of its record id, and for each
+    source the index of its member; `order` lists the positions in record id order.
     """
 
-    def __init__(self, rule: Rule, numbers: array, columns: tuple[array, ...], order: array):
-        self.rule = rule
+    def __init__(self, numbers: array, columns: tuple[array, ...], order: array):
         self.numbers = numbers
         self.columns = columns
         self.order = order
 
     def __len__(self) -> int:
         return len(self.order)
-
-    def __iter__(self) -> Iterator[tuple[str, Binding]]:
-        task, rule_id, numbers, columns = self.rule.task, self.rule.id, self.numbers, self.columns
-        for position in self.order:
-            yield (format_id(task, rule_id, numbers[position]),
-                   tuple(column[position] for column in columns))
 
 
 def _bindings(plan: _Compiled, seed: int) -> _Bindings:
@@ -232,7 +226,7 @@ def _bindings(plan: _Compiled, seed: int) -> _Bindings:
             raise fail(source.location, f"each.{source.name}: {source.origin!r} does not exist "
                        f"in any {source.parent}",
                        _path_hint(sources, source))
-    return _Bindings(rule, numbers, columns, _id_order(rule, numbers, seed))
+    return _Bindings(numbers, columns, _id_order(rule, numbers, seed))
 
 
 def _id_order(rule: Rule, numbers: array, seed: int) -> array:
@@ -277,22 +271,25 @@ def _clean(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
-def _maker(project: Project, plan: _Compiled) -> Callable[[str, Binding], Record]:
-    """A function that renders the record of one binding of the plan's rule.
+def _maker(project: Project, plan: _Compiled, bindings: _Bindings) -> Callable[[int], Record]:
+    """A function that renders the record of the binding at one position of `bindings`.
 
     Everything that does not depend on the binding is looked up or rendered here, once.
     """
     rule = plan.rule
-    seed = project.config.seed
     limit = project.config.max_record_chars
     task, rule_id = rule.task, rule.id
+    numbers = bindings.numbers
     slots = tuple(
-        (source.name, source,
+        (source.name, source, column,
          (tuple(i.value for i in source.items), tuple(i.key for i in source.items))
          if source.kind == "items" else None)
-        for source in rule.sources
+        for source, column in zip(rule.sources, bindings.columns, strict=True)
     )
-    picks = plan.picks
+    # keyed(seed, record id, "pick", name), with the parts around the id joined once.
+    seed_text = f"{project.config.seed}\x1f"
+    picks = tuple((name, f"\x1fpick\x1f{name}", alternatives)
+                  for name, alternatives in plan.picks)
     fields = plan.fields
     base: dict[str, str | None] = dict.fromkeys(project.metadata_keys)
     base["task"] = task
@@ -306,10 +303,12 @@ def _maker(project: Project, plan: _Compiled) -> Callable[[str, Binding], Record
             entries.append((key, renderer, None))
     brand_binding, context_binding = plan.brand_binding, plan.context_binding
 
-    def make(record_id_: str, indexes: Binding) -> Record:
+    def make(position: int) -> Record:
+        record_id_ = format_id(task, rule_id, numbers[position])
         bound: dict[str, Any] = {}
         keys: dict[str, str] = {}
-        for (name, source, table), index in zip(slots, indexes, strict=True):
+        for name, source, column, table in slots:
+            index = column[position]
             if table is None:
                 item = _members(source, bound, keys)[index]
                 bound[name], keys[name] = item.value, item.key
@@ -317,8 +316,8 @@ def _maker(project: Project, plan: _Compiled) -> Callable[[str, Binding], Record
                 bound[name], keys[name] = table[0][index], table[1][index]
         context = {**bound, "keys": keys, "task": task, "rule": rule_id}
         chosen = []
-        for name, alternatives in picks:
-            index = keyed(seed, record_id_, "pick", name) % len(alternatives)
+        for name, suffix, alternatives in picks:
+            index = keyed_text(seed_text + record_id_ + suffix) % len(alternatives)
             context[name] = alternatives[index](context)
             chosen.append((name, index))
         texts = []
@@ -380,10 +379,10 @@ def expand(project: Project) -> Iterator[Record]:
             raise fail(plan.rule.location,
                        f"the project produces more than {project.config.max_records} records",
                        "raise limits.max_records in specs/dataset.yaml, or narrow the rules")
-        make = _maker(project, plan)
-        for record_id_, indexes in bindings:
+        make = _maker(project, plan, bindings)
+        for position in bindings.order:
             try:
-                yield make(record_id_, indexes)
+                yield make(position)
             except CompileError as exc:
                 errors.extend(exc)
                 break
