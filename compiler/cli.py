@@ -15,13 +15,26 @@ from compiler import __version__
 from compiler.errors import CompileError
 
 PROJECT = click.option(
-    "-C", "--project", "project", type=click.Path(file_okay=False, path_type=Path),
-    default=".", show_default=True, help="The project folder.",
+    "-C",
+    "--project",
+    "project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="The project folder.",
 )
-OUT = click.option("--out", type=click.Path(path_type=Path), default=None,
-                   help="Output folder (default: PROJECT/build).")
-SEED = click.option("--seed", type=click.IntRange(min=0), default=None,
-                    help="Override the seed of specs/dataset.yaml.")
+OUT = click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder (default: PROJECT/build).",
+)
+SEED = click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Override the seed of specs/dataset.yaml.",
+)
 
 
 def _fail(error: CompileError) -> None:
@@ -69,8 +82,11 @@ def build(project: Path, out: Path | None, seed: int | None, force: bool) -> Non
             click.echo(f"{out_dir.name}/ is up to date")
             return
         if (out_dir / "metadata.json").is_file():
-            click.echo("rebuilding: " + "; ".join(reasons[:10])
-                       + (f"; and {len(reasons) - 10} more" if len(reasons) > 10 else ""))
+            click.echo(
+                "rebuilding: "
+                + "; ".join(reasons[:10])
+                + (f"; and {len(reasons) - 10} more" if len(reasons) > 10 else "")
+            )
     from compiler.pipeline import build as run_build
 
     try:
@@ -85,14 +101,18 @@ def build(project: Path, out: Path | None, seed: int | None, force: bool) -> Non
     dropped = sum(d["records"] for d in meta["dropped"].values())
     if dropped:
         reasons = ", ".join(f"{reason} {d['records']}" for reason, d in meta["dropped"].items())
-        click.echo(f"note: dropped {dropped} records ({reasons}); see dropped in metadata.json",
-                   err=True)
+        click.echo(
+            f"note: dropped {dropped} records ({reasons}); see dropped in metadata.json", err=True
+        )
     conflicts = meta["conflicts"]
     if conflicts["records"]:
         first = conflicts["pairs"][0]
-        click.echo(f"warning: {conflicts['records']} records repeat the prompt of another record "
-                   f"with a different output (first: {first[1]} vs {first[0]}); "
-                   "see conflicts in metadata.json", err=True)
+        click.echo(
+            f"warning: {conflicts['records']} records repeat the prompt of another record "
+            f"with a different output (first: {first[1]} vs {first[0]}); "
+            "see conflicts in metadata.json",
+            err=True,
+        )
     click.echo(
         f"built {records['total']} records (train {records['train']}, val {records['val']}, "
         f"test {records['test']}; dropped {dropped}) into {out_dir.name}/"
@@ -154,15 +174,30 @@ def _compare_trees(actual: Path, expected: Path) -> list[str]:
 @main.command()
 @click.argument("old", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.argument("new", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--rev", default=None, help="Compare the build committed at this git revision "
-              "with the current build/ folder.")
+@click.option(
+    "--rev",
+    default=None,
+    help="Compare the build committed at this git revision with the current build/ folder.",
+)
 @PROJECT
 @OUT
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
-              default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the builds differ, as in git.")
-def diff(old: Path | None, new: Path | None, rev: str | None, project: Path, out: Path | None,
-         fmt: str, exit_code: bool) -> None:
+def diff(
+    old: Path | None,
+    new: Path | None,
+    rev: str | None,
+    project: Path,
+    out: Path | None,
+    fmt: str,
+    exit_code: bool,
+) -> None:
     """Records added, removed, changed and moved between two builds.
 
     Give two build folders (OLD NEW), or --rev REV to compare the build committed at REV
@@ -220,21 +255,26 @@ def explain(record_id: str, project: Path, seed: int | None, as_json: bool) -> N
 
 def _explain_text(result: dict[str, Any]) -> str:
     rule = result["rule"]
-    lines = [f"record {result['id']}",
-             f"  rule      {rule['task']}/{rule['id']} ({rule['defined_at']})"]
+    lines = [
+        f"record {result['id']}",
+        f"  rule      {rule['task']}/{rule['id']} ({rule['defined_at']})",
+    ]
     for name, key in result["bindings"].items():
         lines.append(f"  each      {name} = {key}")
     for name, pick in result["picks"].items():
-        lines.append(f"  pick      {name}: alternative {pick['alternative']} "
-                     f"({pick['defined_at']})")
+        lines.append(
+            f"  pick      {name}: alternative {pick['alternative']} ({pick['defined_at']})"
+        )
     if "dropped" in result:
         lines.append(f"  dropped   {result['dropped']}")
     else:
         lines += [f"  check     {c}" for c in result["checks"]]
         placement = result["split"]
         stratum = ", ".join(f"{k}={v}" for k, v in placement["stratum"].items())
-        lines.append(f"  group     {placement['group_by']} {placement['group_key'][:16]} "
-                     f"({placement['group_size']} record(s)), stratum {stratum or '-'}")
+        lines.append(
+            f"  group     {placement['group_by']} {placement['group_key'][:16]} "
+            f"({placement['group_size']} record(s)), stratum {stratum or '-'}"
+        )
         lines.append(f"  split     {placement['split']}: {placement['why']}")
     record = result["record"]
     for name in ("instruction", "input", "output"):

@@ -21,17 +21,20 @@ from compiler.split import Assignment
 
 def encode(record: Record) -> str:
     """One record as one JSON line: fixed key order, UTF-8 text kept readable."""
-    return json.dumps(
-        {
-            "id": record.id,
-            "instruction": record.instruction,
-            "input": record.input,
-            "output": record.output,
-            "metadata": record.metadata,
-        },
-        ensure_ascii=False,
-        allow_nan=False,
-    ) + "\n"
+    return (
+        json.dumps(
+            {
+                "id": record.id,
+                "instruction": record.instruction,
+                "input": record.input,
+                "output": record.output,
+                "metadata": record.metadata,
+            },
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+        + "\n"
+    )
 
 
 def _inline(value: Any) -> str:
@@ -44,7 +47,7 @@ def _json_lines(value: Any, indent: str, row: bool = False) -> str:
         return _inline(value)
     members = value.values() if isinstance(value, dict) else value
     flat = not any(isinstance(v, (dict, list)) for v in members)
-    if not value or flat and (row or len(_inline(value)) <= 120):
+    if not value or (flat and (row or len(_inline(value)) <= 120)):
         return _inline(value)
     inner = indent + "  "
     if isinstance(value, dict):
@@ -129,7 +132,7 @@ class Writer:
                 for line in f:
                     split_files[assignment.splits[index]].write(line)
                     index += 1
-        for name, handle in zip(SPLITS, split_files):
+        for name, handle in zip(SPLITS, split_files, strict=True):
             self.outputs[f"{name}.jsonl"] = handle.close()
         return dict(sorted(self.outputs.items()))
 
@@ -172,15 +175,21 @@ def _acquire_lock(out_dir: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise fail(Location(out_dir.name), f"another dsc build is writing {out_dir.name}/",
-                   "wait for it to finish, then build again") from None
+        raise fail(
+            Location(out_dir.name),
+            f"another dsc build is writing {out_dir.name}/",
+            "wait for it to finish, then build again",
+        ) from None
     return fd
 
 
 def _check_writable(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.stat().st_mode & stat.S_IWUSR:
-        raise fail(Location(out_dir.name), f"{out_dir.name}/ is read-only",
-                   f"make it writable (chmod u+w {out_dir.name}) to rebuild it")
+        raise fail(
+            Location(out_dir.name),
+            f"{out_dir.name}/ is read-only",
+            f"make it writable (chmod u+w {out_dir.name}) to rebuild it",
+        )
 
 
 def _remove(path: Path) -> None:
@@ -205,8 +214,9 @@ def _exchange(first: Path, second: Path) -> None:
     """Swap two folders atomically (Linux renameat2); elsewhere, two renames."""
     libc = _libc()
     if libc is not None:
-        result = libc.renameat2(-100, os.fsencode(first), -100, os.fsencode(second),
-                                _RENAME_EXCHANGE)
+        result = libc.renameat2(
+            -100, os.fsencode(first), -100, os.fsencode(second), _RENAME_EXCHANGE
+        )
         if result == 0:
             return
     aside = second.with_name(second.name + ".old")
@@ -218,8 +228,13 @@ def _exchange(first: Path, second: Path) -> None:
 def _libc() -> Any:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                                   ctypes.c_uint]
+        libc.renameat2.argtypes = [
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_uint,
+        ]
         return libc
     except (OSError, AttributeError):
         return None
@@ -229,8 +244,12 @@ def check_output_dir(root: Path, out_dir: Path) -> None:
     """Refuse an output folder that is a symbolic link or a file."""
     where = Location(out_dir.name)
     if out_dir.is_symlink():
-        raise fail(where, f"output folder {out_dir.name!r} is a symbolic link",
-                   "remove the link; dsc writes only real folders")
+        raise fail(
+            where,
+            f"output folder {out_dir.name!r} is a symbolic link",
+            "remove the link; dsc writes only real folders",
+        )
     if out_dir.exists() and not out_dir.is_dir():
-        raise fail(where, f"output path {out_dir.name!r} exists and is not a folder",
-                   "move the file away")
+        raise fail(
+            where, f"output path {out_dir.name!r} exists and is not a folder", "move the file away"
+        )

@@ -27,10 +27,15 @@ def explain(project: Project, record_id: str) -> dict[str, Any]:
     compiled = compile_records(project, sink, trace=True)
     if not found:
         close = difflib.get_close_matches(record_id, ids, n=1, cutoff=0.5)
-        raise fail(Location(""), f"no record with id {record_id!r}",
-                   f"did you mean {close[0]!r}?" if close else "kept records are the ids of "
-                   "build/*.jsonl; dropped ones are listed under \"dropped\" in "
-                   "build/metadata.json")
+        raise fail(
+            Location(""),
+            f"no record with id {record_id!r}",
+            f"did you mean {close[0]!r}?"
+            if close
+            else "kept records are the ids of "
+            'build/*.jsonl; dropped ones are listed under "dropped" in '
+            "build/metadata.json",
+        )
     record: Record = found["record"]
     rule = record.rule
     result: dict[str, Any] = {
@@ -64,12 +69,17 @@ def _why_dropped(record: Record, reason: str, duplicate_of: str | None) -> str:
 def _checks(project: Project, record: Record) -> list[str]:
     limits = record.rule.limits
     checks = ["output is not empty"]
-    checks += [f"{name} length {len(getattr(record, name))} within {limits.of(name)[0]}–"
-               f"{limits.of(name)[1]} characters" for name in FIELDS]
+    checks += [
+        f"{name} length {len(getattr(record, name))} within {limits.of(name)[0]}–"
+        f"{limits.of(name)[1]} characters"
+        for name in FIELDS
+    ]
     brand = project.brands.get(record.metadata.get("brand") or "")
     if brand is not None:
-        checks.append(f"brand {brand.id}: none of {len(brand.do_not_use)} do_not_use phrases, "
-                      f"includes {', '.join(brand.must_include) or 'nothing required'}")
+        checks.append(
+            f"brand {brand.id}: none of {len(brand.do_not_use)} do_not_use phrases, "
+            f"includes {', '.join(brand.must_include) or 'nothing required'}"
+        )
     checks.append("not a duplicate of an earlier record")
     return checks
 
@@ -86,8 +96,9 @@ def _placement(compiled: Any, index: int) -> dict[str, Any]:
         "group_by": compiled.project.config.split.group_by,
         "group_key": _text(compiled.group_keys[index]),
         "group_size": trace.sizes[group],
-        "stratum": dict(zip(compiled.project.config.split.stratify_by, compiled.strata[index],
-                            strict=True)),
+        "stratum": dict(
+            zip(compiled.project.config.split.stratify_by, compiled.strata[index], strict=True)
+        ),
         "hash": f"{trace.hashes[group]:016x}",
         "targets": dict(zip(SPLITS, targets, strict=True)),
     }
@@ -98,10 +109,13 @@ def _placement(compiled: Any, index: int) -> dict[str, Any]:
         result["start"] = start
         result["stratum_size"] = stratum_total
         result["stratum_cells"] = dict(zip(SPLITS, cells, strict=True))
-        where = ("inside that slice" if cells[assignment.splits[index]] and
-                 start >= sum(cells[: assignment.splits[index]]) and
-                 start + size <= sum(cells[: assignment.splits[index] + 1])
-                 else "across a cut, on the side that keeps the split sizes exact")
+        where = (
+            "inside that slice"
+            if cells[assignment.splits[index]]
+            and start >= sum(cells[: assignment.splits[index]])
+            and start + size <= sum(cells[: assignment.splits[index] + 1])
+            else "across a cut, on the side that keeps the split sizes exact"
+        )
         result["why"] = (
             f"its stratum's {stratum_total} records get train {cells[0]}, val {cells[1]}, "
             f"test {cells[2]} (each the floor or ceiling of its share, summing to the global "
@@ -110,8 +124,10 @@ def _placement(compiled: Any, index: int) -> dict[str, Any]:
             f"{cut2}–{stratum_total - 1}: it lies {where}, in {split_name}"
         )
     else:
-        result["why"] = (f"stable method: hash {trace.hashes[group]:016x} / 2^64 falls in the "
-                         f"{split_name} share of the ratios")
+        result["why"] = (
+            f"stable method: hash {trace.hashes[group]:016x} / 2^64 falls in the "
+            f"{split_name} share of the ratios"
+        )
     return result
 
 

@@ -43,8 +43,11 @@ def sha256_file(path: Path) -> str | None:
 
 def fingerprint(inputs: dict[str, str], seed: Any) -> str:
     """One hash naming what a build was compiled from: compiler version, seed and inputs."""
-    payload = json.dumps({"compiler": __version__, "seed": seed, "inputs": inputs},
-                         sort_keys=True, separators=(",", ":"))
+    payload = json.dumps(
+        {"compiler": __version__, "seed": seed, "inputs": inputs},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -91,8 +94,9 @@ def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
     staging = out_dir.with_name(out_dir.name + ".staging")
     leftover = [f"{staging.name}/ was left by an interrupted build"] if staging.exists() else []
     compiler, recorded, outputs = (meta.get(key) for key in ("compiler", "inputs", "outputs"))
-    if not (isinstance(compiler, dict) and isinstance(recorded, dict)
-            and isinstance(outputs, dict)):
+    if not (
+        isinstance(compiler, dict) and isinstance(recorded, dict) and isinstance(outputs, dict)
+    ):
         return [f"{out_dir.name}/{METADATA} was edited by hand"]
     reasons = leftover
     built_with = compiler.get("version")

@@ -25,8 +25,12 @@ MAX_INT_DIGITS = 100
 # Control characters (YAML's reader refuses most; it counts NEL, U+2028 and U+2029 as line
 # breaks, which would shift every position after them) and non-characters.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
-_CHAR_KIND = {"\u2028": "line separator", "\u2029": "paragraph separator",
-              "\ufffe": "non-character", "\uffff": "non-character"}
+_CHAR_KIND = {
+    "\u2028": "line separator",
+    "\u2029": "paragraph separator",
+    "\ufffe": "non-character",
+    "\uffff": "non-character",
+}
 
 Path_ = tuple  # a JSON path inside a document: tuple of str keys and int indexes
 
@@ -93,8 +97,11 @@ def read_text(root: Path, relpath: str, limit: int, location: Location | None = 
     try:
         size = path.stat().st_size
         if size > limit:
-            raise fail(where, f"file is {size} bytes, over the limit of {limit} bytes",
-                       "split it into smaller files")
+            raise fail(
+                where,
+                f"file is {size} bytes, over the limit of {limit} bytes",
+                "split it into smaller files",
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise fail(where, f"file not found: {relpath}", _similar_file(root, relpath)) from None
@@ -108,12 +115,17 @@ def read_text(root: Path, relpath: str, limit: int, location: Location | None = 
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
         column = len(before.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")) + 1
-        raise fail(Location(relpath, line, column),
-                   f"invalid UTF-8 byte 0x{raw[exc.start]:02x}",
-                   "save the file as UTF-8") from None
+        raise fail(
+            Location(relpath, line, column),
+            f"invalid UTF-8 byte 0x{raw[exc.start]:02x}",
+            "save the file as UTF-8",
+        ) from None
     if text.startswith("\ufeff"):
-        raise fail(Location(relpath, 1, 1), "file starts with a byte order mark (BOM)",
-                   "save the file as UTF-8 without BOM")
+        raise fail(
+            Location(relpath, 1, 1),
+            "file starts with a byte order mark (BOM)",
+            "save the file as UTF-8 without BOM",
+        )
     return text
 
 
@@ -138,16 +150,19 @@ def parse_yaml(relpath: str, text: str) -> Document:
         index = found.start()
         line = text.count("\n", 0, index) + 1
         column = index - (text.rfind("\n", 0, index) + 1) + 1
-        raise fail(Location(relpath, line, column),
-                   f"{_CHAR_KIND.get(found.group(), 'control character')} "
-                   f"U+{ord(found.group()):04X} is not allowed",
-                   "remove it, or write it as an escape in a double-quoted string")
+        raise fail(
+            Location(relpath, line, column),
+            f"{_CHAR_KIND.get(found.group(), 'control character')} "
+            f"U+{ord(found.group()):04X} is not allowed",
+            "remove it, or write it as an escape in a double-quoted string",
+        )
     loader = _SpecLoader(text)
     try:
         node = loader.get_single_node()
     except _Refused as exc:
-        raise fail(Location(relpath, exc.mark.line + 1, exc.mark.column + 1),
-                   exc.message, exc.hint) from None
+        raise fail(
+            Location(relpath, exc.mark.line + 1, exc.mark.column + 1), exc.message, exc.hint
+        ) from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(relpath, text, exc) from None
     except yaml.YAMLError as exc:
@@ -182,13 +197,18 @@ class _SpecLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         if self.check_event(yaml.AliasEvent):
-            raise _Refused(self.peek_event().start_mark, "anchors and aliases are not supported",
-                           "write the value out, or put shared data in a collection")
+            raise _Refused(
+                self.peek_event().start_mark,
+                "anchors and aliases are not supported",
+                "write the value out, or put shared data in a collection",
+            )
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise _Refused(self.peek_event().start_mark,
-                           f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
-                           "flatten the data")
+            raise _Refused(
+                self.peek_event().start_mark,
+                f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
+                "flatten the data",
+            )
         try:
             return super().compose_node(parent, index)
         finally:
@@ -215,20 +235,27 @@ def _syntax_error(relpath: str, text: str, exc: yaml.MarkedYAMLError) -> Compile
     context, opened = exc.context or "", exc.context_mark
     hint = ""
     if context == "expected a single document in the stream" and mark is not None:
-        return fail(Location(relpath, mark.line + 1, mark.column + 1),
-                    "file holds more than one YAML document",
-                    "remove the '---' separator: one file is one document")
+        return fail(
+            Location(relpath, mark.line + 1, mark.column + 1),
+            "file holds more than one YAML document",
+            "remove the '---' separator: one file is one document",
+        )
     if context == "while scanning a quoted scalar" and opened is not None:
         quote = text[opened.index] if opened.index < len(text) else '"'
-        mark, problem, hint = opened, "the string quoted here is never closed", (
-            f"add the closing {quote}")
+        mark, problem, hint = (
+            opened,
+            "the string quoted here is never closed",
+            (f"add the closing {quote}"),
+        )
     elif "'\\t'" in problem:
         problem = "a tab character cannot start a token here"
         hint = "indent with spaces, not tabs"
     elif (runaway := _runaway_quote(text, mark)) is not None:
         hint = f"add the closing {runaway.style} on line {runaway.start_mark.line + 1}"
-        problem = (f"the string quoted here runs on to line {runaway.end_mark.line + 1}, "
-                   "where parsing fails")
+        problem = (
+            f"the string quoted here runs on to line {runaway.end_mark.line + 1}, "
+            "where parsing fails"
+        )
         mark = runaway.start_mark
     elif context.startswith("while parsing a flow") and opened is not None:
         bracket = text[opened.index] if opened.index < len(text) else "["
@@ -237,12 +264,16 @@ def _syntax_error(relpath: str, text: str, exc: yaml.MarkedYAMLError) -> Compile
             mark, problem = opened, f"this '{bracket}' is never closed"
             hint = f"add the closing '{closing}'"
         else:
-            hint = (f"inside the '{bracket}' opened at line {opened.line + 1}, column "
-                    f"{opened.column + 1}: separate items with ',' and close it with '{closing}'")
+            hint = (
+                f"inside the '{bracket}' opened at line {opened.line + 1}, column "
+                f"{opened.column + 1}: separate items with ',' and close it with '{closing}'"
+            )
     elif context.startswith("while parsing a block") and opened is not None:
         kind = "mapping" if "mapping" in context else "list"
-        hint = (f"check the indentation of this line against the lines above it (the {kind} "
-                f"it belongs to starts at line {opened.line + 1}, column {opened.column + 1})")
+        hint = (
+            f"check the indentation of this line against the lines above it (the {kind} "
+            f"it belongs to starts at line {opened.line + 1}, column {opened.column + 1})"
+        )
     elif "escape" in problem:
         hint = "in double quotes write a backslash as \\\\, or use single quotes"
     elif "mapping values are not allowed" in problem:
@@ -265,8 +296,11 @@ def _runaway_quote(text: str, mark: yaml.Mark | None) -> yaml.ScalarToken | None
             last = token
     except yaml.YAMLError:
         pass
-    if (isinstance(last, yaml.ScalarToken) and last.style in ('"', "'")
-            and last.end_mark.line > last.start_mark.line):
+    if (
+        isinstance(last, yaml.ScalarToken)
+        and last.style in ('"', "'")
+        and last.end_mark.line > last.start_mark.line
+    ):
         return last
     return None
 
@@ -290,8 +324,11 @@ class _Converter:
     def convert(self, node: yaml.Node, path: Path_) -> Any:
         self.count += 1
         if self.count > NODE_LIMIT:
-            raise fail(self._loc(node), f"file has more than {NODE_LIMIT} YAML nodes",
-                       "split it into smaller files")
+            raise fail(
+                self._loc(node),
+                f"file has more than {NODE_LIMIT} YAML nodes",
+                "split it into smaller files",
+            )
         self.doc.values[path] = self._position(node)
         if isinstance(node, yaml.MappingNode):
             self._check_tag(node, "tag:yaml.org,2002:map")
@@ -303,8 +340,11 @@ class _Converter:
 
     def _check_tag(self, node: yaml.Node, standard: str) -> None:
         if node.tag != standard:
-            raise fail(self._loc(node), f"YAML tag {_tag_name(node.tag)!r} is not allowed",
-                       "specs may hold only plain strings, numbers, booleans, lists and mappings")
+            raise fail(
+                self._loc(node),
+                f"YAML tag {_tag_name(node.tag)!r} is not allowed",
+                "specs may hold only plain strings, numbers, booleans, lists and mappings",
+            )
 
     def _position(self, node: yaml.Node) -> Scalar:
         """Where the node starts, and where the first character of a scalar's text stands."""
@@ -313,8 +353,10 @@ class _Converter:
             return Scalar(line, column)
         plain = node.value if node.style is None else None
         if node.style == "|":
-            body = next((text for text in self.text_lines[line:node.end_mark.line + 1]
-                         if text.strip()), "")
+            body = next(
+                (text for text in self.text_lines[line : node.end_mark.line + 1] if text.strip()),
+                "",
+            )
             indent = len(body) - len(body.lstrip(" "))
             return Scalar(line, column, None, line + 1, indent + 1)
         if node.style == ">" or node.end_mark.line > node.start_mark.line:
@@ -330,24 +372,37 @@ class _Converter:
         first: dict[str, yaml.Mark] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise fail(self._loc(key_node), "merge keys ('<<') are not supported",
-                           "write the keys out")
+                raise fail(
+                    self._loc(key_node), "merge keys ('<<') are not supported", "write the keys out"
+                )
             if not isinstance(key_node, yaml.ScalarNode):
                 kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
-                raise fail(self._loc(key_node), f"a mapping key must be a string, not a {kind}",
-                           "write the key as a plain name")
+                raise fail(
+                    self._loc(key_node),
+                    f"a mapping key must be a string, not a {kind}",
+                    "write the key as a plain name",
+                )
             if key_node.tag != "tag:yaml.org,2002:str":
-                raise fail(self._loc(key_node), f"mapping key {key_node.value} is read as "
-                           f"{_KEY_TYPES.get(key_node.tag, _tag_name(key_node.tag))}, not a string",
-                           f"quote the key: \"{key_node.value}\"")
+                raise fail(
+                    self._loc(key_node),
+                    f"mapping key {key_node.value} is read as "
+                    f"{_KEY_TYPES.get(key_node.tag, _tag_name(key_node.tag))}, not a string",
+                    f'quote the key: "{key_node.value}"',
+                )
             key = key_node.value
             mark = key_node.start_mark
             if key in first:
                 earlier = first[key]
-                where = (f"line {earlier.line + 1}" if earlier.line != mark.line
-                         else f"line {earlier.line + 1}, column {earlier.column + 1}")
-                raise fail(self._loc(key_node), f"duplicate key {key!r} (first defined at {where})",
-                           "remove one of them: YAML would silently keep only the last")
+                where = (
+                    f"line {earlier.line + 1}"
+                    if earlier.line != mark.line
+                    else f"line {earlier.line + 1}, column {earlier.column + 1}"
+                )
+                raise fail(
+                    self._loc(key_node),
+                    f"duplicate key {key!r} (first defined at {where})",
+                    "remove one of them: YAML would silently keep only the last",
+                )
             first[key] = mark
             self.doc.keys[(*path, key)] = Scalar(mark.line + 1, mark.column + 1)
             result[key] = self.convert(value_node, (*path, key))
@@ -356,23 +411,38 @@ class _Converter:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
         if tag == "tag:yaml.org,2002:timestamp":
-            raise fail(self._loc(node), f"unquoted date or time {node.value!r}",
-                       f"quote it to keep it as text: \"{node.value}\"")
+            raise fail(
+                self._loc(node),
+                f"unquoted date or time {node.value!r}",
+                f'quote it to keep it as text: "{node.value}"',
+            )
         if tag not in _STANDARD_TAGS:
-            raise fail(self._loc(node), f"YAML tag {_tag_name(tag)!r} is not allowed",
-                       "specs may hold only plain strings, numbers, booleans, lists and mappings")
+            raise fail(
+                self._loc(node),
+                f"YAML tag {_tag_name(tag)!r} is not allowed",
+                "specs may hold only plain strings, numbers, booleans, lists and mappings",
+            )
         if tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_DIGITS:
-            raise fail(self._loc(node), f"number {node.value[:20]}… has {len(node.value)} "
-                       f"characters, over the limit of {MAX_INT_DIGITS}",
-                       "quote it if it is meant as text")
+            raise fail(
+                self._loc(node),
+                f"number {node.value[:20]}… has {len(node.value)} "
+                f"characters, over the limit of {MAX_INT_DIGITS}",
+                "quote it if it is meant as text",
+            )
         try:
             value = self.constructor.construct_object(node, deep=True)
         except (ValueError, yaml.YAMLError) as exc:
-            raise fail(self._loc(node), f"cannot read value {node.value[:40]!r}: {exc}",
-                       "quote it if it is meant as text") from None
+            raise fail(
+                self._loc(node),
+                f"cannot read value {node.value[:40]!r}: {exc}",
+                "quote it if it is meant as text",
+            ) from None
         if isinstance(value, float) and not math.isfinite(value):
-            raise fail(self._loc(node), f"{node.value!r} is not a finite number",
-                       "NaN and infinity cannot be written to JSON; quote it if it is text")
+            raise fail(
+                self._loc(node),
+                f"{node.value!r} is not a finite number",
+                "NaN and infinity cannot be written to JSON; quote it if it is text",
+            )
         if isinstance(value, str):
             _check_surrogates(value, self._loc(node), self.text_lines)
         return value
@@ -395,9 +465,11 @@ def _check_surrogates(value: str, location: Location, lines: list[str]) -> None:
         found = escape.search(text, max(location.column - 1, 0))
         if found:
             column = found.start() + 1
-        raise fail(Location(location.file, location.line, column),
-                   "string holds a lone surrogate escape",
-                   "write the character itself, or a valid \\U escape")
+        raise fail(
+            Location(location.file, location.line, column),
+            "string holds a lone surrogate escape",
+            "write the character itself, or a valid \\U escape",
+        )
 
 
 def load_yaml(root: Path, relpath: str) -> Document:
@@ -434,8 +506,9 @@ def load_data(root: Path, relpath: str, location: Location) -> DataFile:
     elif suffix == "csv":
         rows = _csv_rows(relpath, text)
     else:
-        raise fail(location, f"unsupported data file type {relpath!r}",
-                   "use .jsonl, .yaml, .yml or .csv")
+        raise fail(
+            location, f"unsupported data file type {relpath!r}", "use .jsonl, .yaml, .yml or .csv"
+        )
     return DataFile(relpath, sha256_text(text), rows)
 
 
@@ -458,17 +531,23 @@ def _jsonl_rows(relpath: str, text: str) -> tuple[Row, ...]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line, parse_constant=_reject_constant,
-                               object_pairs_hook=_unique_pairs)
+            value = json.loads(
+                line, parse_constant=_reject_constant, object_pairs_hook=_unique_pairs
+            )
         except json.JSONDecodeError as exc:
-            raise fail(Location(relpath, number, exc.colno), f"invalid JSON: {exc.msg}",
-                       "each line of a .jsonl file is one complete JSON value; strings need "
-                       "double quotes") from None
+            raise fail(
+                Location(relpath, number, exc.colno),
+                f"invalid JSON: {exc.msg}",
+                "each line of a .jsonl file is one complete JSON value; strings need double quotes",
+            ) from None
         except ValueError as exc:
             raise fail(Location(relpath, number, 1), f"invalid JSON: {exc}") from None
         except RecursionError:
-            raise fail(Location(relpath, number, 1), "invalid JSON: lists and objects are "
-                       "nested too deeply", "flatten the data") from None
+            raise fail(
+                Location(relpath, number, 1),
+                "invalid JSON: lists and objects are nested too deeply",
+                "flatten the data",
+            ) from None
         rows.append(Row(number, value))
     return tuple(rows)
 
@@ -482,9 +561,11 @@ def _csv_rows(relpath: str, text: str) -> tuple[Row, ...]:
                 fields = sum(v is not None for k, v in row.items() if k is not None)
                 fields += len(row.get(None) or ())
                 header = len(reader.fieldnames or ())
-                raise fail(Location(relpath, reader.line_num, 1),
-                           f"row has {fields} fields, the header has {header}",
-                           'quote a field that holds a comma: "a, b"')
+                raise fail(
+                    Location(relpath, reader.line_num, 1),
+                    f"row has {fields} fields, the header has {header}",
+                    'quote a field that holds a comma: "a, b"',
+                )
             rows.append(Row(reader.line_num, dict(row)))
     except csv.Error as exc:
         raise fail(Location(relpath, reader.line_num, 1), f"invalid CSV: {exc}") from None
@@ -503,17 +584,26 @@ def list_yaml(root: Path, folder: str) -> list[str]:
 def check_inside(root: Path, relpath: str, location: Location) -> None:
     """Refuse a path that is absolute, climbs out of the project or links outside it."""
     if not relpath or relpath.startswith("/") or "\\" in relpath or ":" in relpath[:3]:
-        raise fail(location, f"path {relpath!r} must be relative to the project",
-                   "write it relative to the project folder, with '/' separators")
+        raise fail(
+            location,
+            f"path {relpath!r} must be relative to the project",
+            "write it relative to the project folder, with '/' separators",
+        )
     parts = relpath.split("/")
     if ".." in parts:
-        raise fail(location, f"path {relpath!r} leaves the project",
-                   "data files must live inside the project folder")
+        raise fail(
+            location,
+            f"path {relpath!r} leaves the project",
+            "data files must live inside the project folder",
+        )
     real_root = root.resolve()
     target = (root / relpath).resolve()
     if target != real_root and real_root not in target.parents:
-        raise fail(location, f"path {relpath!r} resolves outside the project (symbolic link)",
-                   "copy the file into the project instead of linking to it")
+        raise fail(
+            location,
+            f"path {relpath!r} resolves outside the project (symbolic link)",
+            "copy the file into the project instead of linking to it",
+        )
 
 
 def raise_all(errors: list[CompileError]) -> None:

@@ -25,8 +25,11 @@ from compiler.validate import validate
 def load_project(root: Path, seed: int | None = None) -> Project:
     """Read, validate and resolve every spec file of the project at `root`."""
     if not (root / DATASET).is_file():
-        raise fail(Location(DATASET), f"no {DATASET} in {root.name or root}",
-                   "run dsc in a project folder, or create one with specs/dataset.yaml")
+        raise fail(
+            Location(DATASET),
+            f"no {DATASET} in {root.name or root}",
+            "run dsc in a project folder, or create one with specs/dataset.yaml",
+        )
     errors: list[CompileError] = []
 
     def read(path: str, kind: str) -> Any:
@@ -43,8 +46,13 @@ def load_project(root: Path, seed: int | None = None) -> Project:
     brands = [read(p, "brand") for p in yaml_files(root, "brands")]
     tasks = [read(p, "task") for p in yaml_files(root, "specs/tasks")]
     if not errors and not tasks:
-        errors.append(fail(Location("specs/tasks"), "the project has no task files",
-                           "add specs/tasks/<task>.yaml with at least one rule"))
+        errors.append(
+            fail(
+                Location("specs/tasks"),
+                "the project has no task files",
+                "add specs/tasks/<task>.yaml with at least one rule",
+            )
+        )
     _raise(errors)
     data_files = {}
     for path, where in data_file_refs(tasks):
@@ -56,7 +64,9 @@ def load_project(root: Path, seed: int | None = None) -> Project:
     _raise(errors)
     project = resolve(dataset, contexts, brands, tasks, data_files)
     if seed is not None:
-        project = dataclasses.replace(project, config=dataclasses.replace(project.config, seed=seed))
+        project = dataclasses.replace(
+            project, config=dataclasses.replace(project.config, seed=seed)
+        )
     return project
 
 
@@ -112,8 +122,7 @@ def compile_records(
         facet_of.append(facet_index.setdefault(facet, len(facet_index)))
     checker.errors.raise_if_any()
     ratios = [r for _, r in config.split.ratios]
-    assignment = split(group_keys, strata, ratios, config.seed, config.split.method,
-                       trace)
+    assignment = split(group_keys, strata, ratios, config.seed, config.split.method, trace)
     return Compiled(project, checker, assignment, group_keys, strata, list(facet_index), facet_of)
 
 
@@ -133,24 +142,35 @@ def build(root: Path, out_dir: Path | None = None, seed: int | None = None) -> B
     try:
         writer = Writer(out_dir)
     except OSError as exc:
-        raise fail(Location(out_dir.name), f"cannot prepare {out_dir.name}/: "
-                   f"{exc.strerror or exc}", "check the folder's permissions") from None
+        raise fail(
+            Location(out_dir.name),
+            f"cannot prepare {out_dir.name}/: {exc.strerror or exc}",
+            "check the folder's permissions",
+        ) from None
     try:
+
         def keep(record: Record, reason: str | None) -> None:
             if reason is None:
                 writer.add(record)
 
         result = compile_records(project, keep)
         outputs = writer.route(result.assignment)
-        metadata = metadata_document(project, result.checker.verdict, result.assignment,
-                                     result.facets, result.facet_of, outputs)
+        metadata = metadata_document(
+            project,
+            result.checker.verdict,
+            result.assignment,
+            result.facets,
+            result.facet_of,
+            outputs,
+        )
         writer.finish(metadata)
     except BaseException as exc:
         writer.abort()
         if isinstance(exc, OSError):
-            raise fail(Location(out_dir.name), f"cannot write {out_dir.name}/: "
-                       f"{exc.strerror or exc}",
-                       "free disk space or fix permissions; the previous build is untouched"
-                       ) from None
+            raise fail(
+                Location(out_dir.name),
+                f"cannot write {out_dir.name}/: {exc.strerror or exc}",
+                "free disk space or fix permissions; the previous build is untouched",
+            ) from None
         raise
     return BuildResult(out_dir, metadata, tuple(writer.notes))

@@ -22,8 +22,10 @@ def _short(text: Any, width: int = 72) -> str:
 def summary(result: Diff) -> str:
     if result.empty:
         return "no differences"
-    return (f"{len(result.added)} added, {len(result.removed)} removed, "
-            f"{len(result.changed)} changed, {len(result.moved)} moved between splits")
+    return (
+        f"{len(result.added)} added, {len(result.removed)} removed, "
+        f"{len(result.changed)} changed, {len(result.moved)} moved between splits"
+    )
 
 
 def _delta(old: int, new: int) -> str:
@@ -45,14 +47,19 @@ def diff_text(result: Diff) -> str:
     for title, items, mark, colour in sections:
         if items:
             lines.append(f"{title}:")
-            lines += [click.style(f"  {mark} {i} [{s}] {_short(r.get('instruction', ''))}",
-                                  fg=colour) for i, s, r in items[:SHOWN]]
+            lines += [
+                click.style(f"  {mark} {i} [{s}] {_short(r.get('instruction', ''))}", fg=colour)
+                for i, s, r in items[:SHOWN]
+            ]
             lines += _more(len(items))
     if result.changed:
         lines.append("changed:")
         for change in result.changed[:SHOWN]:
-            where = change.new_split if change.old_split == change.new_split else \
-                f"{change.old_split} -> {change.new_split}"
+            where = (
+                change.new_split
+                if change.old_split == change.new_split
+                else f"{change.old_split} -> {change.new_split}"
+            )
             lines.append(click.style(f"  ~ {change.id} [{where}]", fg="yellow"))
             for name, old, new in change.fields:
                 lines.append(f"      {name}:")
@@ -77,8 +84,15 @@ def _more(count: int) -> list[str]:
 def _details(title: str, count: int, body: list[str]) -> list[str]:
     state = " open" if count <= OPEN_UP_TO else ""
     more = [f"- … and {count - SHOWN} more"] if count > SHOWN else []
-    return [f"<details{state}><summary>{title} ({count})</summary>", "", *body, *more, "",
-            "</details>", ""]
+    return [
+        f"<details{state}><summary>{title} ({count})</summary>",
+        "",
+        *body,
+        *more,
+        "",
+        "</details>",
+        "",
+    ]
 
 
 def _code(text: str) -> str:
@@ -111,14 +125,19 @@ def diff_markdown(result: Diff) -> str:
         lines.append("")
     for title, items in (("Added", result.added), ("Removed", result.removed)):
         if items:
-            body = [f"- {_code(i)} ({s}): {_plain(r.get('instruction', ''))}"
-                    for i, s, r in items[:SHOWN]]
+            body = [
+                f"- {_code(i)} ({s}): {_plain(r.get('instruction', ''))}"
+                for i, s, r in items[:SHOWN]
+            ]
             lines += _details(title, len(items), body)
     if result.changed:
         body = []
         for change in result.changed[:SHOWN]:
-            where = change.new_split if change.old_split == change.new_split else \
-                f"{change.old_split} → {change.new_split}"
+            where = (
+                change.new_split
+                if change.old_split == change.new_split
+                else f"{change.old_split} → {change.new_split}"
+            )
             block = []
             for name, old, new in change.fields:
                 block.append(f"@@ {name} @@")

@@ -28,8 +28,21 @@ from compiler.model import (
 )
 from compiler.validate import suggest
 
-RESERVED_NAMES = ("brands", "contexts", "keys", "task", "rule", "loop", "range", "dict", "self",
-                  "super", "caller", "varargs", "kwargs")
+RESERVED_NAMES = (
+    "brands",
+    "contexts",
+    "keys",
+    "task",
+    "rule",
+    "loop",
+    "range",
+    "dict",
+    "self",
+    "super",
+    "caller",
+    "varargs",
+    "kwargs",
+)
 
 
 def items_of(value: Any) -> tuple[Item, ...] | None:
@@ -75,8 +88,11 @@ def _config(doc: Document, errors: Collector) -> Config:
     ratios = tuple((name, Fraction(repr(ratios_data[name]))) for name in SPLITS)
     if sum(r for _, r in ratios) != 1:
         total = " + ".join(repr(ratios_data[name]) for name in SPLITS)
-        errors.add(doc.at(("split", "ratios")), f"split ratios must sum to 1, not {total}",
-                   "for example train: 0.8, val: 0.1, test: 0.1")
+        errors.add(
+            doc.at(("split", "ratios")),
+            f"split ratios must sum to 1, not {total}",
+            "for example train: 0.8, val: 0.1, test: 0.1",
+        )
     limits = data.get("limits", {})
     return Config(
         name=data["name"],
@@ -102,9 +118,11 @@ def _limits(base: Any, data: dict, doc: Document, path: tuple, errors: Collector
         low, high = given.get("min", low), given.get("max", high)
         if low > high and given:
             # Reported where min or max is written, not again in every file that inherits it.
-            errors.add(doc.at((*path, name)),
-                       f"limits.{name}: min {low} is greater than max {high}",
-                       "raise max or lower min")
+            errors.add(
+                doc.at((*path, name)),
+                f"limits.{name}: min {low} is greater than max {high}",
+                "raise max or lower min",
+            )
         values[name] = (low, high)
     return Limits(**values)
 
@@ -113,24 +131,35 @@ def _collections(doc: Document, errors: Collector) -> dict[str, tuple[Item, ...]
     collections = {}
     for name, value in doc.data.get("collections", {}).items():
         items = items_of(value)
-        _check_unique(items, lambda i, n=name: doc.at(("collections", n, i, "id")),
-                      f" in collections.{name}", errors)
+        _check_unique(
+            items,
+            lambda i, n=name: doc.at(("collections", n, i, "id")),
+            f" in collections.{name}",
+            errors,
+        )
         collections[name] = items
     return collections
 
 
-def _check_unique(items: tuple[Item, ...] | None, where: Callable[[int], Location], scope: str,
-                  errors: Collector) -> None:
+def _check_unique(
+    items: tuple[Item, ...] | None, where: Callable[[int], Location], scope: str, errors: Collector
+) -> None:
     """Two items with one key would make two records with one id: report the second."""
     first: dict[str, Location] = {}
     for index, item in enumerate(items or ()):
         location = where(index)
         if item.key in first:
             earlier = first[item.key]
-            at = (f"line {earlier.line}" if earlier.file == location.file
-                  else f"{earlier.file}:{earlier.line}")
-            errors.add(location, f"duplicate id {item.key!r}{scope} (first used at {at})",
-                       "ids name records: give every item its own id")
+            at = (
+                f"line {earlier.line}"
+                if earlier.file == location.file
+                else f"{earlier.file}:{earlier.line}"
+            )
+            errors.add(
+                location,
+                f"duplicate id {item.key!r}{scope} (first used at {at})",
+                "ids name records: give every item its own id",
+            )
         else:
             first[item.key] = location
 
@@ -145,13 +174,18 @@ def _brands(docs: list[Document], errors: Collector) -> dict[str, Brand]:
         data = doc.data
         brand_id = data["id"]
         if brand_id != _stem(doc):
-            errors.add(doc.at(("id",)), f"brand id {brand_id!r} does not match its file name",
-                       f"rename the file to brands/{brand_id}.yaml or set id: {_stem(doc)}")
+            errors.add(
+                doc.at(("id",)),
+                f"brand id {brand_id!r} does not match its file name",
+                f"rename the file to brands/{brand_id}.yaml or set id: {_stem(doc)}",
+            )
         if brand_id in brands:
             first = brands[brand_id].location
-            errors.add(doc.at(("id",)),
-                       f"duplicate brand id {brand_id!r} (first defined at {first})",
-                       "brands/<id>.yaml and brands/<id>.yml name the same brand: keep one")
+            errors.add(
+                doc.at(("id",)),
+                f"duplicate brand id {brand_id!r} (first defined at {first})",
+                "brands/<id>.yaml and brands/<id>.yml name the same brand: keep one",
+            )
             continue
         brands[brand_id] = Brand(
             brand_id,
@@ -171,9 +205,11 @@ def _contexts(doc: Document | None, errors: Collector) -> tuple[Item, ...]:
     for i, ctx in enumerate(doc.data["contexts"]):
         where = doc.at(("contexts", i, "id"))
         if ctx["id"] in seen:
-            errors.add(where,
-                       f"duplicate context id {ctx['id']!r} (first defined at {seen[ctx['id']]})",
-                       "give each context its own id")
+            errors.add(
+                where,
+                f"duplicate context id {ctx['id']!r} (first defined at {seen[ctx['id']]})",
+                "give each context its own id",
+            )
             continue
         seen[ctx["id"]] = where
         items.append(Item(ctx["id"], ctx))
@@ -183,8 +219,13 @@ def _contexts(doc: Document | None, errors: Collector) -> tuple[Item, ...]:
 class _Scope:
     """The names a rule's `each` can refer to."""
 
-    def __init__(self, brands: tuple[Item, ...], contexts: tuple[Item, ...],
-                 collections: dict[str, tuple[Item, ...]], data: dict[str, DataFile]) -> None:
+    def __init__(
+        self,
+        brands: tuple[Item, ...],
+        contexts: tuple[Item, ...],
+        collections: dict[str, tuple[Item, ...]],
+        data: dict[str, DataFile],
+    ) -> None:
         self.named = {"brands": brands, "contexts": contexts, **collections}
         self.data = data
 
@@ -209,12 +250,17 @@ def resolve(
     for doc in task_docs:
         task = doc.data["task"]
         if task != _stem(doc):
-            errors.add(doc.at(("task",)), f"task name {task!r} does not match its file name",
-                       f"rename the file to specs/tasks/{task}.yaml or set task: {_stem(doc)}")
+            errors.add(
+                doc.at(("task",)),
+                f"task name {task!r} does not match its file name",
+                f"rename the file to specs/tasks/{task}.yaml or set task: {_stem(doc)}",
+            )
         if task in tasks_seen:
-            errors.add(doc.at(("task",)),
-                       f"duplicate task {task!r} (first defined at {tasks_seen[task]})",
-                       "specs/tasks/<task>.yaml and .yml name the same task: keep one")
+            errors.add(
+                doc.at(("task",)),
+                f"duplicate task {task!r} (first defined at {tasks_seen[task]})",
+                "specs/tasks/<task>.yaml and .yml name the same task: keep one",
+            )
             continue
         tasks_seen[task] = doc.at(("task",))
         local = _collections(doc, errors)
@@ -227,9 +273,12 @@ def resolve(
         for r, rule_data in enumerate(doc.data["rules"]):
             where = doc.at(("rules", r, "id"))
             if rule_data["id"] in ids:
-                errors.add(where, f"duplicate rule id {rule_data['id']!r} in task {task!r} "
-                                  f"(first defined at {ids[rule_data['id']]})",
-                           "rule ids name records: give each rule its own id")
+                errors.add(
+                    where,
+                    f"duplicate rule id {rule_data['id']!r} in task {task!r} "
+                    f"(first defined at {ids[rule_data['id']]})",
+                    "rule ids name records: give each rule its own id",
+                )
                 continue
             ids[rule_data["id"]] = where
             try:
@@ -242,8 +291,10 @@ def resolve(
     metadata_keys = CORE_METADATA + tuple(sorted(extra_keys - set(CORE_METADATA)))
     _check_split_keys(dataset, config, metadata_keys, errors)
     errors.raise_if_any()
-    inputs = [(d.path, d.sha256) for d in [dataset, *([contexts] if contexts else []),
-                                             *brand_docs, *task_docs]]
+    inputs = [
+        (d.path, d.sha256)
+        for d in [dataset, *([contexts] if contexts else []), *brand_docs, *task_docs]
+    ]
     inputs += [(f.path, f.sha256) for f in data_files.values()]
     return Project(
         config=config,
@@ -257,9 +308,11 @@ def resolve(
 def _check_metadata_keys(doc: Document, path: tuple, mapping: dict, errors: Collector) -> None:
     for key in mapping:
         if key in ("task", "rule"):
-            errors.add(doc.at((*path, key), key=True),
-                       f"metadata key {key!r} is set by the compiler",
-                       "remove it; use another name for your own field")
+            errors.add(
+                doc.at((*path, key), key=True),
+                f"metadata key {key!r} is set by the compiler",
+                "remove it; use another name for your own field",
+            )
 
 
 def _check_split_keys(
@@ -267,14 +320,19 @@ def _check_split_keys(
 ) -> None:
     for i, key in enumerate(config.split.stratify_by):
         if key not in keys:
-            errors.add(doc.at(("split", "stratify_by", i)),
-                       f"unknown metadata key {key!r} in stratify_by",
-                       suggest(key, keys))
+            errors.add(
+                doc.at(("split", "stratify_by", i)),
+                f"unknown metadata key {key!r} in stratify_by",
+                suggest(key, keys),
+            )
     if config.split.group_by.startswith("metadata."):
         key = config.split.group_by.split(".", 1)[1]
         if key not in keys:
-            errors.add(doc.at(("split", "group_by")), f"unknown metadata key {key!r} in group_by",
-                       suggest(key, keys))
+            errors.add(
+                doc.at(("split", "group_by")),
+                f"unknown metadata key {key!r} in group_by",
+                suggest(key, keys),
+            )
 
 
 def _rule(doc: Document, r: int, task: str, defaults: dict, limits: Limits, scope: _Scope) -> Rule:
@@ -286,9 +344,11 @@ def _rule(doc: Document, r: int, task: str, defaults: dict, limits: Limits, scop
     picks = []
     for name in sorted(data.get("pick", {})):
         if name in each or name in RESERVED_NAMES:
-            errors.add(doc.at((*base, "pick", name), key=True),
-                       f"pick name {name!r} is already used" + (" in each" if name in each else ""),
-                       "give the pick another name")
+            errors.add(
+                doc.at((*base, "pick", name), key=True),
+                f"pick name {name!r} is already used" + (" in each" if name in each else ""),
+                "give the pick another name",
+            )
         alternatives = tuple(
             template(doc, (*base, "pick", name, i)) for i in range(len(data["pick"][name]))
         )
@@ -319,15 +379,19 @@ def _rule(doc: Document, r: int, task: str, defaults: dict, limits: Limits, scop
     )
 
 
-def _check_named(doc: Document, path: tuple, key: str, value: Any, scope: _Scope,
-                 errors: Collector) -> None:
+def _check_named(
+    doc: Document, path: tuple, key: str, value: Any, scope: _Scope, errors: Collector
+) -> None:
     """A literal metadata brand or context must name one that exists."""
     if key not in ("brand", "context") or not isinstance(value, str) or "{" in value:
         return
     known = [item.key for item in scope.named[f"{key}s"]]
     if value not in known:
-        errors.add(doc.at(path), f"unknown {key} {value!r} in metadata.{key}",
-                   suggest(value, known) if known else f"the project has no {key}s")
+        errors.add(
+            doc.at(path),
+            f"unknown {key} {value!r} in metadata.{key}",
+            suggest(value, known) if known else f"the project has no {key}s",
+        )
 
 
 def _sources(
@@ -339,19 +403,26 @@ def _sources(
         value = each[name]
         where = doc.at((*base, "each", name))
         if name in RESERVED_NAMES:
-            errors.add(doc.at((*base, "each", name), key=True),
-                       f"{name!r} cannot be a binding name",
-                       f"names reserved for templates: {', '.join(RESERVED_NAMES)}")
+            errors.add(
+                doc.at((*base, "each", name), key=True),
+                f"{name!r} cannot be a binding name",
+                f"names reserved for templates: {', '.join(RESERVED_NAMES)}",
+            )
             continue
         if isinstance(value, str):
             head, *rest = value.split(".")
             if head in each and head != name:
-                resolved[name] = Source(name, "field", where, parent=head, path=tuple(rest),
-                                        origin=value)
+                resolved[name] = Source(
+                    name, "field", where, parent=head, path=tuple(rest), origin=value
+                )
             elif not rest and head in ("brands", "contexts") and not scope.named[head]:
-                errors.add(where, f"each.{name}: the project has no {head}",
-                           "add brands/<id>.yaml" if head == "brands"
-                           else "add specs/contexts.yaml with a contexts: list")
+                errors.add(
+                    where,
+                    f"each.{name}: the project has no {head}",
+                    "add brands/<id>.yaml"
+                    if head == "brands"
+                    else "add specs/contexts.yaml with a contexts: list",
+                )
             elif not rest and head in scope.named:
                 resolved[name] = Source(name, "items", where, scope.named[head], origin=head)
             else:
@@ -362,8 +433,12 @@ def _sources(
             path = posixpath.normpath(value["file"])
             data_file = scope.data[path]
             items = tuple(
-                Item(str(row.value["id"]) if isinstance(row.value, dict) and "id" in row.value
-                     else str(row.line), row.value)
+                Item(
+                    str(row.value["id"])
+                    if isinstance(row.value, dict) and "id" in row.value
+                    else str(row.line),
+                    row.value,
+                )
                 for row in data_file.rows
             )
             rows = data_file.rows
@@ -371,8 +446,12 @@ def _sources(
             resolved[name] = Source(name, "items", where, items, origin=path)
         else:
             items = items_of(value)
-            _check_unique(items, lambda i, n=name: doc.at((*base, "each", n, i, "id")),
-                          f" in each.{name}", errors)
+            _check_unique(
+                items,
+                lambda i, n=name: doc.at((*base, "each", n, i, "id")),
+                f" in each.{name}",
+                errors,
+            )
             resolved[name] = Source(name, "items", where, items, origin="inline")
     ordered: list[Source] = []
     placed: set[str] = set()
@@ -386,8 +465,11 @@ def _sources(
         ready = [n for n, s in sorted(pending.items()) if s.kind != "field" or s.parent in placed]
         if not ready:
             for name in sorted(pending):
-                errors.add(pending[name].location, f"each.{name} depends on itself through "
-                           f"{pending[name].origin!r}", "remove the cycle between the bindings")
+                errors.add(
+                    pending[name].location,
+                    f"each.{name} depends on itself through {pending[name].origin!r}",
+                    "remove the cycle between the bindings",
+                )
             break
         for name in ready:
             ordered.append(pending.pop(name))

@@ -22,8 +22,10 @@ GROUP_BY = ("output", "prompt", "id", "metadata.")
 def _registry() -> Registry:
     resources_ = []
     for name in ("common", *KINDS):
-        text = resources.files("compiler.schemas").joinpath(f"{name}.schema.json").read_text(
-            encoding="utf-8"
+        text = (
+            resources.files("compiler.schemas")
+            .joinpath(f"{name}.schema.json")
+            .read_text(encoding="utf-8")
         )
         schema = json.loads(text)
         resources_.append((schema["$id"], Resource.from_contents(schema)))
@@ -94,8 +96,7 @@ def quote_hint(doc: Document, path: tuple, expected: str) -> str:
         value = value[part]
     if isinstance(value, (dict, list)):
         return ""
-    return (f"YAML reads unquoted {plain} as {_as_read(value)}; "
-            f"quote it: \"{plain}\"")
+    return f'YAML reads unquoted {plain} as {_as_read(value)}; quote it: "{plain}"'
 
 
 def validate(doc: Document, kind: str) -> None:
@@ -104,8 +105,10 @@ def validate(doc: Document, kind: str) -> None:
     errors = list(validator(kind).iter_errors(doc.data))
     misspelled = _misspelled_required(errors)
     for error in errors:
-        if error.validator == "required" and (
-            tuple(error.absolute_path), _missing_key(error)) in misspelled:
+        if (
+            error.validator == "required"
+            and (tuple(error.absolute_path), _missing_key(error)) in misspelled
+        ):
             continue
         diagnostics.extend(_diagnose(doc, error))
     if diagnostics:
@@ -147,16 +150,21 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
     what = _field(path)
     if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
         # jsonschema reports a bad key at its mapping's path: point at the key itself.
-        return [Diagnostic(doc.at((*path, instance), key=True),
-                           f"{instance!r} is not a valid name in {what}",
-                           "use lowercase letters, digits and '_' (starting with a letter or "
-                           "digit), at most 64 characters")]
+        return [
+            Diagnostic(
+                doc.at((*path, instance), key=True),
+                f"{instance!r} is not a valid name in {what}",
+                "use lowercase letters, digits and '_' (starting with a letter or "
+                "digit), at most 64 characters",
+            )
+        ]
     if error.validator == "additionalProperties" and isinstance(instance, dict):
         allowed = tuple(schema.get("properties", {}))
         scope = f" in {what}" if path else ""
         return [
-            Diagnostic(doc.at((*path, key), key=True), f"unknown key {key!r}{scope}",
-                       suggest(key, allowed))
+            Diagnostic(
+                doc.at((*path, key), key=True), f"unknown key {key!r}{scope}", suggest(key, allowed)
+            )
             for key in _unknown_keys(error)
         ]
     if error.validator == "required":
@@ -170,8 +178,9 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
         )
         article = "an" if wanted[0] in "aeiou" else "a"
         if instance is None and doc.plain(path) == "":
-            return [Diagnostic(where, f"{what} has no value",
-                               f"write {article} {wanted} after the ':'")]
+            return [
+                Diagnostic(where, f"{what} has no value", f"write {article} {wanted} after the ':'")
+            ]
         message = f"{what} must be {article} {wanted}, not {a_type(instance)}"
         hint = quote_hint(doc, path, wanted)
         if path and path[-1] == "each" and isinstance(instance, list):
@@ -186,28 +195,52 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
                 label = "id"
             else:
                 label = "name"
-            return [Diagnostic(where, f"{instance!r} is not a valid {label} for {what}",
-                               "use lowercase letters, digits and '_' (starting with a letter "
-                               "or digit)")]
+            return [
+                Diagnostic(
+                    where,
+                    f"{instance!r} is not a valid {label} for {what}",
+                    "use lowercase letters, digits and '_' (starting with a letter or digit)",
+                )
+            ]
         if path == ("split", "group_by"):
-            return [Diagnostic(where, f"{what} must be output, prompt, id or metadata.<key>, "
-                               f"not {instance!r}", suggest(str(instance), GROUP_BY))]
+            return [
+                Diagnostic(
+                    where,
+                    f"{what} must be output, prompt, id or metadata.<key>, not {instance!r}",
+                    suggest(str(instance), GROUP_BY),
+                )
+            ]
         return [Diagnostic(where, f"{what}: {instance!r} does not match {schema.get('pattern')}")]
     if error.validator == "enum":
         choices = [str(c) for c in schema.get("enum", [])]
-        return [Diagnostic(where, f"{what} must be one of {', '.join(choices)}, not {instance!r}",
-                           suggest(str(instance), choices))]
+        return [
+            Diagnostic(
+                where,
+                f"{what} must be one of {', '.join(choices)}, not {instance!r}",
+                suggest(str(instance), choices),
+            )
+        ]
     if error.validator == "anyOf" and path and path[-2:-1] == ("each",):
-        return [Diagnostic(where, f"{what} is not a collection",
-                           "write a name (brands, contexts, a collection, item.field), a list, "
-                           "a mapping, or {file: data/FILE.jsonl}")]
+        return [
+            Diagnostic(
+                where,
+                f"{what} is not a collection",
+                "write a name (brands, contexts, a collection, item.field), a list, "
+                "a mapping, or {file: data/FILE.jsonl}",
+            )
+        ]
     if error.validator in ("minimum", "maximum"):
         bound = schema.get(error.validator)
         word = "at least" if error.validator == "minimum" else "at most"
         return [Diagnostic(where, f"{what} must be {word} {bound}, not {instance!r}")]
     if error.validator == "maxLength":
-        return [Diagnostic(where, f"{what} must be at most {schema.get('maxLength')} characters "
-                           f"long, not {len(instance)}")]
+        return [
+            Diagnostic(
+                where,
+                f"{what} must be at most {schema.get('maxLength')} characters "
+                f"long, not {len(instance)}",
+            )
+        ]
     if error.validator == "minLength":
         return [Diagnostic(where, f"{what} must not be empty")]
     if error.validator == "minItems":

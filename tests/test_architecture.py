@@ -11,13 +11,43 @@ PACKAGE = Path(__file__).resolve().parent.parent / "compiler"
 
 # Pipeline order: a module may import only from modules of the same or an earlier rank.
 RANK = {
-    "errors": 0, "model": 0, "hashing": 0, "inputs": 0,
-    "load": 1, "validate": 2, "resolve": 3, "render": 4, "expand": 5, "check": 6,
-    "split": 7, "stats": 8, "emit": 9, "pipeline": 10, "builds": 10,
-    "diff": 11, "explain": 11, "report": 12, "cli": 13, "__main__": 14, "__init__": 0,
+    "errors": 0,
+    "model": 0,
+    "hashing": 0,
+    "inputs": 0,
+    "load": 1,
+    "validate": 2,
+    "resolve": 3,
+    "render": 4,
+    "expand": 5,
+    "check": 6,
+    "split": 7,
+    "stats": 8,
+    "emit": 9,
+    "pipeline": 10,
+    "builds": 10,
+    "diff": 11,
+    "explain": 11,
+    "report": 12,
+    "cli": 13,
+    "__main__": 14,
+    "__init__": 0,
 }
-PURE = ("validate", "resolve", "render", "expand", "check", "split", "stats", "diff", "explain",
-        "report", "hashing", "model", "errors")
+PURE = (
+    "validate",
+    "resolve",
+    "render",
+    "expand",
+    "check",
+    "split",
+    "stats",
+    "diff",
+    "explain",
+    "report",
+    "hashing",
+    "model",
+    "errors",
+)
 FORBIDDEN_IN_CORE = {"os", "subprocess", "time", "datetime", "random", "socket", "shutil"}
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
 
@@ -53,19 +83,35 @@ def test_core_modules_do_no_io(name: str) -> None:
     tree = _tree(name)
     roots = {m.split(".")[0] for m in _imports(tree)}
     assert not roots & FORBIDDEN_IN_CORE, f"{name} imports {roots & FORBIDDEN_IN_CORE}"
-    calls = {n.func.id for n in ast.walk(tree)
-             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    calls = {
+        n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
     assert not calls & {"open", "print", "exit", "input"}, f"{name} calls {calls}"
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_yaml_is_only_loaded_safely(name: str) -> None:
-    unsafe = {"load", "load_all", "unsafe_load", "full_load", "Loader", "FullLoader",
-              "UnsafeLoader", "UnsafeConstructor", "FullConstructor", "Constructor"}
+    unsafe = {
+        "load",
+        "load_all",
+        "unsafe_load",
+        "full_load",
+        "Loader",
+        "FullLoader",
+        "UnsafeLoader",
+        "UnsafeConstructor",
+        "FullConstructor",
+        "Constructor",
+    }
     for node in ast.walk(_tree(name)):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.value.id == "yaml":
-                assert node.attr not in unsafe, f"{name} uses yaml.{node.attr}"
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "yaml"
+        ):
+            assert node.attr not in unsafe, f"{name} uses yaml.{node.attr}"
 
 
 def test_no_module_reads_the_clock_or_random() -> None:

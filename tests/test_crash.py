@@ -35,23 +35,35 @@ OLD_SEED, NEW_SEED = 7, 11
 TRIALS = 20
 TIMEOUT = 120
 
-LOCKED = ("build: error: another dsc build is writing build/\n"
-          "  hint: wait for it to finish, then build again\n")
+LOCKED = (
+    "build: error: another dsc build is writing build/\n"
+    "  hint: wait for it to finish, then build again\n"
+)
 BUILT = ["build", "data", "specs"]  # the project folder after a build: no lock or staging left
 REMOVED_STAGING = "note: removed build.staging/ left by an interrupted build"
 
 
 def dataset_yaml(seed: int) -> str:
-    lines = ["name: crash-test", "description: A large project for the crash tests.",
-             f"seed: {seed}", "collections:", "  languages:"]
-    lines += [f"    - {{id: lang{i:03d}, name: Language{i:03d}, runtime: runtime number {i}, "
-              f'spawn: "spawn_{i}(fetch(url))"}}' for i in range(LANGUAGES)]
+    lines = [
+        "name: crash-test",
+        "description: A large project for the crash tests.",
+        f"seed: {seed}",
+        "collections:",
+        "  languages:",
+    ]
+    lines += [
+        f"    - {{id: lang{i:03d}, name: Language{i:03d}, runtime: runtime number {i}, "
+        f'spawn: "spawn_{i}(fetch(url))"}}'
+        for i in range(LANGUAGES)
+    ]
     return "\n".join(lines) + "\n"
 
 
 def concepts_yaml() -> str:
-    concepts = "".join(f"        concept{j:03d}: how concept number {j} behaves while a task "
-                       "waits\n" for j in range(CONCEPTS))
+    concepts = "".join(
+        f"        concept{j:03d}: how concept number {j} behaves while a task waits\n"
+        for j in range(CONCEPTS)
+    )
     return (
         "task: explain_concept\n"
         "description: Explain a concurrency concept for one language.\n"
@@ -75,14 +87,24 @@ def concepts_yaml() -> str:
 
 
 def dsc(*args: str | Path, **options) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "compiler", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=TIMEOUT, **options)
+    return subprocess.run(
+        [sys.executable, "-m", "compiler", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        **options,
+    )
 
 
 def start_build(project: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "compiler", "build", "-C", str(project),
-                             *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "compiler", "build", "-C", str(project), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 60) -> None:
@@ -133,8 +155,14 @@ def large(tmp_path_factory: pytest.TempPathFactory) -> Large:
     new = dsc("build", "-C", reference)
     seconds = time.monotonic() - started
     assert new.returncode == 0, new.stderr
-    large = Large(project, old_build, read_tree(old_build), read_tree(reference / "build"),
-                  seconds, built.group())
+    large = Large(
+        project,
+        old_build,
+        read_tree(old_build),
+        read_tree(reference / "build"),
+        seconds,
+        built.group(),
+    )
     assert large.old != large.new and large.old.keys() == large.new.keys()
     return large
 
@@ -166,12 +194,16 @@ def kill_trial(large: Large, project: Path, delay: float) -> Trial:
 
     tree = read_tree(project / "build")
     assert tree in (large.old, large.new), (
-        f"killed after {delay:.3f} s: build/ is neither the old nor the new build")
+        f"killed after {delay:.3f} s: build/ is neither the old nor the new build"
+    )
     outcome = "new" if tree == large.new else "old"
     if process.returncode == 0:
         assert outcome == "new", "a build that finished left the old build in place"
-    leftovers = tuple(name for name in ("build.staging", "build.old")
-                      if (project / name).exists() or (project / name).is_symlink())
+    leftovers = tuple(
+        name
+        for name in ("build.staging", "build.old")
+        if (project / name).exists() or (project / name).is_symlink()
+    )
 
     check = dsc("check", "-C", project)
     if outcome == "new":
@@ -189,10 +221,16 @@ def kill_trial(large: Large, project: Path, delay: float) -> Trial:
     expected = [f"note: removed {name}/ left by an interrupted build" for name in leftovers]
     assert notes == expected, (
         f"killed after {delay:.3f} s leaving {leftovers or 'nothing'}; the next build "
-        f"printed {again.stdout + again.stderr!r}")
+        f"printed {again.stdout + again.stderr!r}"
+    )
     assert entries(project) == BUILT
-    return Trial(delay, process.returncode, outcome, leftovers,
-                 rebuild_seconds if "built " in again.stdout else 0.0)
+    return Trial(
+        delay,
+        process.returncode,
+        outcome,
+        leftovers,
+        rebuild_seconds if "built " in again.stdout else 0.0,
+    )
 
 
 def test_sigkill_at_random_points_leaves_old_or_new_build(large: Large, tmp_path: Path) -> None:
@@ -204,8 +242,7 @@ def test_sigkill_at_random_points_leaves_old_or_new_build(large: Large, tmp_path
     fractions = [1.2 * (i + rng.random()) / TRIALS for i in range(TRIALS)]
     rng.shuffle(fractions)
     workers = max(1, min(2, os.cpu_count() or 1))
-    projects = [large.copy(tmp_path / f"worker{w}", with_old_build=False)
-                for w in range(workers)]
+    projects = [large.copy(tmp_path / f"worker{w}", with_old_build=False) for w in range(workers)]
 
     def run(worker: int) -> list[Trial]:
         seconds, trials = large.seconds, []
@@ -225,8 +262,7 @@ def test_sigkill_at_random_points_leaves_old_or_new_build(large: Large, tmp_path
     assert any(t.outcome == "old" for t in trials), summary
 
 
-def test_stale_staging_beside_an_up_to_date_build_is_removed(large: Large,
-                                                            tmp_path: Path) -> None:
+def test_stale_staging_beside_an_up_to_date_build_is_removed(large: Large, tmp_path: Path) -> None:
     """A build killed after the swap, while it removed the old build, leaves build.staging/
     beside a complete new build; the next `dsc build` must clean it up and say so."""
     project = large.copy(tmp_path / "project", with_old_build=False)
@@ -245,8 +281,9 @@ def test_stale_staging_beside_an_up_to_date_build_is_removed(large: Large,
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupted_while_writing_keeps_old_build(large: Large, tmp_path: Path,
-                                                   sig: signal.Signals) -> None:
+def test_interrupted_while_writing_keeps_old_build(
+    large: Large, tmp_path: Path, sig: signal.Signals
+) -> None:
     """Ctrl-C and SIGTERM (a cancelled CI job) both unwind: the build removes its staging
     folder itself, exits 1, and build/ is the old build."""
     project = large.copy(tmp_path / "project")
@@ -277,8 +314,9 @@ def stopped(process: subprocess.Popen[str]) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("force", [True, False], ids=["force", "no-force"])
-def test_second_build_is_refused_while_the_first_holds_the_lock(large: Large, tmp_path: Path,
-                                                               force: bool) -> None:
+def test_second_build_is_refused_while_the_first_holds_the_lock(
+    large: Large, tmp_path: Path, force: bool
+) -> None:
     project = large.copy(tmp_path / "project")
     first = start_build(project, "--force")
     try:
@@ -288,8 +326,9 @@ def test_second_build_is_refused_while_the_first_holds_the_lock(large: Large, tm
             assert second.returncode == 1, second.stdout
             assert second.stderr == LOCKED
             assert read_tree(project / "build") == large.old
-            assert (project / "build.staging").is_dir(), "the second build removed the " \
-                "first build's staging folder"
+            assert (project / "build.staging").is_dir(), (
+                "the second build removed the first build's staging folder"
+            )
         stdout, stderr = first.communicate(timeout=TIMEOUT)
     finally:
         if first.poll() is None:
@@ -314,7 +353,8 @@ def project_lock(project: Path) -> Iterator[None]:
 
 
 def test_lock_held_by_another_process_refuses_build_and_writes_nothing(
-        large: Large, tmp_path: Path) -> None:
+    large: Large, tmp_path: Path
+) -> None:
     project = large.copy(tmp_path / "project")
     with project_lock(project):
         result = dsc("build", "-C", project, "--force")
@@ -345,8 +385,9 @@ def test_lock_of_a_killed_build_does_not_block_the_next(large: Large, tmp_path: 
 
 
 @pytest.mark.parametrize("with_old_build", [True, False], ids=["old-build", "first-build"])
-def test_full_disk_is_a_clean_error_and_keeps_the_old_build(large: Large, tmp_path: Path,
-                                                            with_old_build: bool) -> None:
+def test_full_disk_is_a_clean_error_and_keeps_the_old_build(
+    large: Large, tmp_path: Path, with_old_build: bool
+) -> None:
     project = large.copy(tmp_path / "project", with_old_build=with_old_build)
     limit = 256 * 1024  # every output file of the large build is bigger than this
 
@@ -357,7 +398,8 @@ def test_full_disk_is_a_clean_error_and_keeps_the_old_build(large: Large, tmp_pa
     assert result.returncode == 1, result.stdout
     assert result.stderr == (
         "build: error: cannot write build/: File too large\n"
-        "  hint: free disk space or fix permissions; the previous build is untouched\n")
+        "  hint: free disk space or fix permissions; the previous build is untouched\n"
+    )
     assert "Traceback" not in result.stdout + result.stderr
     if with_old_build:
         assert read_tree(project / "build") == large.old
@@ -375,8 +417,10 @@ def test_read_only_build_is_a_clean_error_and_stays_intact(large: Large, tmp_pat
     try:
         result = dsc("build", "-C", project, "--force")
         assert result.returncode == 1, result.stdout
-        assert result.stderr == ("build: error: build/ is read-only\n"
-                                 "  hint: make it writable (chmod u+w build) to rebuild it\n")
+        assert result.stderr == (
+            "build: error: build/ is read-only\n"
+            "  hint: make it writable (chmod u+w build) to rebuild it\n"
+        )
         assert read_tree(project / "build") == large.old
         assert (project / "build").stat().st_mode & 0o777 == 0o555
         assert not (project / "build.staging").exists()
@@ -391,8 +435,9 @@ def test_build_that_is_a_file_is_refused(large: Large, tmp_path: Path, force: bo
     before = entries(project)
     result = dsc("build", "-C", project, *(["--force"] if force else []))
     assert result.returncode == 1, result.stdout
-    assert result.stderr == ("build: error: output path 'build' exists and is not a folder\n"
-                             "  hint: move the file away\n")
+    assert result.stderr == (
+        "build: error: output path 'build' exists and is not a folder\n  hint: move the file away\n"
+    )
     assert (project / "build").read_text() == "not a folder\n"
     assert entries(project) == before == ["build", "data", "specs"]
 
@@ -400,7 +445,8 @@ def test_build_that_is_a_file_is_refused(large: Large, tmp_path: Path, force: bo
 @pytest.mark.parametrize("force", [True, False], ids=["force", "no-force"])
 @pytest.mark.parametrize("target", ["empty", "old-build", "missing"])
 def test_build_that_is_a_symlink_out_of_the_project_is_refused(
-        large: Large, tmp_path: Path, target: str, force: bool) -> None:
+    large: Large, tmp_path: Path, target: str, force: bool
+) -> None:
     project = large.copy(tmp_path / "project", with_old_build=False)
     outside = tmp_path / "outside"
     if target == "old-build":
@@ -415,8 +461,10 @@ def test_build_that_is_a_symlink_out_of_the_project_is_refused(
 
     result = dsc("build", "-C", project, *(["--force"] if force else []))
     assert result.returncode == 1, result.stdout
-    assert result.stderr == ("build: error: output folder 'build' is a symbolic link\n"
-                                  "  hint: remove the link; dsc writes only real folders\n")
+    assert result.stderr == (
+        "build: error: output folder 'build' is a symbolic link\n"
+        "  hint: remove the link; dsc writes only real folders\n"
+    )
     assert read_tree(outside) == before_outside
     assert entries(outside) == (["target"] if target != "missing" else [])
     assert entries(project) == before == ["build", "data", "specs"]
@@ -424,8 +472,9 @@ def test_build_that_is_a_symlink_out_of_the_project_is_refused(
 
 
 @pytest.mark.parametrize("name", ["build.staging", "build.old"])
-def test_leftover_symlinks_beside_build_do_not_write_outside(large: Large, tmp_path: Path,
-                                                            name: str) -> None:
+def test_leftover_symlinks_beside_build_do_not_write_outside(
+    large: Large, tmp_path: Path, name: str
+) -> None:
     """A leftover path committed as a link out of the project is removed, never followed."""
     project = large.copy(tmp_path / "project")
     outside = tmp_path / "outside"
@@ -435,7 +484,8 @@ def test_leftover_symlinks_beside_build_do_not_write_outside(large: Large, tmp_p
 
     result = dsc("build", "-C", project, "--force")
     assert read_tree(outside) == {"kept/file.txt": b"keep me\n"}, (
-        f"{name} -> {outside / 'kept'} was followed out of the project: {result.stderr}")
+        f"{name} -> {outside / 'kept'} was followed out of the project: {result.stderr}"
+    )
     assert entries(outside) == ["kept"]
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [f"note: removed {name}/ left by an interrupted build"]

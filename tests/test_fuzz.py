@@ -47,8 +47,10 @@ FUZZ = settings(
 )
 
 # One diagnostic line: `path:line:column: error: msg`, `path: error: msg` or `error: msg`.
-ERROR_LINE = re.compile(r"^(?:(?P<file>\S+?)(?::(?P<line>[1-9]\d*):(?P<col>[1-9]\d*))?: )?"
-                        r"error: \S.*$")
+ERROR_LINE = re.compile(
+    r"^(?:(?P<file>\S+?)(?::(?P<line>[1-9]\d*):(?P<col>[1-9]\d*))?: )?"
+    r"error: \S.*$"
+)
 HINT_LINE = re.compile(r"^  hint: \S.*$")
 LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a new line
 
@@ -66,40 +68,128 @@ def _edit(rel: str, old: str, new: str) -> tuple[str, bytes]:
 # Inputs that once broke the loader or the pipeline; test_inputs_found_by_fuzzing runs each.
 FOUND = {
     "when-is-an-undefined-name": _edit(
-        "specs/tasks/refactor.yaml", "\"example.lang != 'skip'\"", "xyz"),
+        "specs/tasks/refactor.yaml", "\"example.lang != 'skip'\"", "xyz"
+    ),
     "template-nested-too-deeply": _edit(
-        "specs/tasks/refactor.yaml", "{{ example.lang }}", "{{ " + "[" * 1000 + " }}"),
+        "specs/tasks/refactor.yaml", "{{ example.lang }}", "{{ " + "[" * 1000 + " }}"
+    ),
     "data-row-nested-too-deeply": _edit(
-        "data/refactor.jsonl", '"lang": "python"', '"lang": ' + _nested(5000)),
+        "data/refactor.jsonl", '"lang": "python"', '"lang": ' + _nested(5000)
+    ),
     "c1-control-character": ("specs/dataset.yaml", b"\xc2\x80" + ORIGINAL["specs/dataset.yaml"]),
     "yaml-nested-too-deeply": _edit("specs/dataset.yaml", "seed: 7", "seed: " + _nested(2000)),
     "nested-loops-run-for-hours": _edit(
-        "specs/tasks/explain_concept.yaml", "{{ verb }}",
+        "specs/tasks/explain_concept.yaml",
+        "{{ verb }}",
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
-        "{{ verb }}"),
+        "{{ verb }}",
+    ),
 }
 
 
 # Values that YAML reads as something else than a plain string, hostile tags and aliases,
 # template tricks, and sizes just past the limits.
 YAML_VALUES = [
-    "no", "yes", "on", "off", "~", "null", "", "''", '""', "[]", "{}", "[a, b]", "{a: 1}",
-    "0", "-1", "010", "0o17", "0x1F", "1_000", "1:30", "2024-01-05", "2024-01-05T10:00:00Z",
-    ".nan", ".inf", "-.inf", "1e400", "3.5", "9" * 5000, "!!python/object:os.system",
-    "!!python/object/apply:os.system ['true']", "!!python/name:os.system", "!!binary aGVsbG8=",
-    "!!set {a, b}", "!!omap [a: 1]", "!!str 1", "!!int x", "!!float abc", "!!timestamp x",
-    "!custom x", "!<tag:example.com,2000:x> y", "*a", "&a x", "&a [1, 2]", "<<: {a: 1}",
-    "{<<: {a: 1}}", "'unclosed", '"unclosed', '"\\ud800"', '"\\x00"', '"\\U0001F600"',
-    "|", ">-", "|\n  block text\n", "? complex key", "[a, [b, [c]]]", "{a: {b: {c: d}}}",
-    "'{{ undefined_name }}'", "'{{ lang.nope }}'", "\"{{ ''.__class__.__mro__ }}\"",
-    "'{{ verb|attr(\"__class__\") }}'", "'{{ \"%s\"|format(verb) }}'", "'{% for x in %}'",
-    "'{{ verb * 100000000 }}'", "'{{ 9 ** 99999 }}'", "'{{ range(10**9)|list }}'",
-    "'{{ lipsum() }}'", "'{{ self }}'", "'{{ cycler }}'", "'{% include \"/etc/passwd\" %}'",
-    "'{{ verb }'", "'{% if %}'", "'{{ keys }}'", "languages", "{file: data/refactor.jsonl}",
-    "{file: ../outside.jsonl}", "{file: /etc/passwd}", "{file: data/missing.jsonl}",
-    "{file: data}", "\"x\" * 3", "x" * 100_000, "'" + "y" * 200_000 + "'", _nested(30),
-    _nested(300), _nested(3000), "\t", "#", "%YAML 1.1", "---", "...", "@x", "`x`",
-    "\ufeff", "é", "\u2028", "\u0085", "\x7f", "\x00", "a: b: c", "- a", "key: value",
+    "no",
+    "yes",
+    "on",
+    "off",
+    "~",
+    "null",
+    "",
+    "''",
+    '""',
+    "[]",
+    "{}",
+    "[a, b]",
+    "{a: 1}",
+    "0",
+    "-1",
+    "010",
+    "0o17",
+    "0x1F",
+    "1_000",
+    "1:30",
+    "2024-01-05",
+    "2024-01-05T10:00:00Z",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "1e400",
+    "3.5",
+    "9" * 5000,
+    "!!python/object:os.system",
+    "!!python/object/apply:os.system ['true']",
+    "!!python/name:os.system",
+    "!!binary aGVsbG8=",
+    "!!set {a, b}",
+    "!!omap [a: 1]",
+    "!!str 1",
+    "!!int x",
+    "!!float abc",
+    "!!timestamp x",
+    "!custom x",
+    "!<tag:example.com,2000:x> y",
+    "*a",
+    "&a x",
+    "&a [1, 2]",
+    "<<: {a: 1}",
+    "{<<: {a: 1}}",
+    "'unclosed",
+    '"unclosed',
+    '"\\ud800"',
+    '"\\x00"',
+    '"\\U0001F600"',
+    "|",
+    ">-",
+    "|\n  block text\n",
+    "? complex key",
+    "[a, [b, [c]]]",
+    "{a: {b: {c: d}}}",
+    "'{{ undefined_name }}'",
+    "'{{ lang.nope }}'",
+    "\"{{ ''.__class__.__mro__ }}\"",
+    "'{{ verb|attr(\"__class__\") }}'",
+    "'{{ \"%s\"|format(verb) }}'",
+    "'{% for x in %}'",
+    "'{{ verb * 100000000 }}'",
+    "'{{ 9 ** 99999 }}'",
+    "'{{ range(10**9)|list }}'",
+    "'{{ lipsum() }}'",
+    "'{{ self }}'",
+    "'{{ cycler }}'",
+    "'{% include \"/etc/passwd\" %}'",
+    "'{{ verb }'",
+    "'{% if %}'",
+    "'{{ keys }}'",
+    "languages",
+    "{file: data/refactor.jsonl}",
+    "{file: ../outside.jsonl}",
+    "{file: /etc/passwd}",
+    "{file: data/missing.jsonl}",
+    "{file: data}",
+    '"x" * 3',
+    "x" * 100_000,
+    "'" + "y" * 200_000 + "'",
+    _nested(30),
+    _nested(300),
+    _nested(3000),
+    "\t",
+    "#",
+    "%YAML 1.1",
+    "---",
+    "...",
+    "@x",
+    "`x`",
+    "\ufeff",
+    "é",
+    "\u2028",
+    "\u0085",
+    "\x7f",
+    "\x00",
+    "a: b: c",
+    "- a",
+    "key: value",
 ]
 
 INSERTS = st.text(
@@ -112,13 +202,77 @@ INSERTS = st.text(
 )
 
 # Pieces of Jinja put inside the `{{ ... }}` of a template (or inside a `when` expression).
-JINJA = st.lists(st.sampled_from([
-    "{{", "}}", "{%", "%}", "{#", "#}", "|", "(", ")", "[", "]", ".", ",", "~", "*", "**", "-",
-    "+", "/", "//", "%", " ", "'", '"', "0", "1", "-1", "10**9", "999999999", "verb", "lang",
-    "example", "keys", "concept", "task", "rule", "loop", "self", "range", "upper", "join",
-    "center", "format", "attr", "default", "list", "length", "int", "float", "not", "and",
-    "or", "if", "else", "in", "is", "none", "true", "__class__", "_", "x", "nope", "e",
-]), min_size=1, max_size=6).map("".join)
+JINJA = st.lists(
+    st.sampled_from(
+        [
+            "{{",
+            "}}",
+            "{%",
+            "%}",
+            "{#",
+            "#}",
+            "|",
+            "(",
+            ")",
+            "[",
+            "]",
+            ".",
+            ",",
+            "~",
+            "*",
+            "**",
+            "-",
+            "+",
+            "/",
+            "//",
+            "%",
+            " ",
+            "'",
+            '"',
+            "0",
+            "1",
+            "-1",
+            "10**9",
+            "999999999",
+            "verb",
+            "lang",
+            "example",
+            "keys",
+            "concept",
+            "task",
+            "rule",
+            "loop",
+            "self",
+            "range",
+            "upper",
+            "join",
+            "center",
+            "format",
+            "attr",
+            "default",
+            "list",
+            "length",
+            "int",
+            "float",
+            "not",
+            "and",
+            "or",
+            "if",
+            "else",
+            "in",
+            "is",
+            "none",
+            "true",
+            "__class__",
+            "_",
+            "x",
+            "nope",
+            "e",
+        ]
+    ),
+    min_size=1,
+    max_size=6,
+).map("".join)
 TEMPLATE = re.compile(r"\{\{.*?\}\}|(?<=when: \")[^\"]*")
 
 SCALAR = re.compile(r"(?<=[:\-] )[^\s,{}\[\]][^,{}\[\]\n]*|(?<=[{,] )[^,{}\[\]\n:]+(?=[,}])")
@@ -140,17 +294,34 @@ def mutated(draw: st.DrawFn, files: tuple[str, ...]) -> tuple[str, bytes]:
 
 @st.composite
 def _mutation(draw: st.DrawFn, text: str) -> str:
-    kind = draw(st.sampled_from(["insert", "delete", "replace", "truncate", "swap", "duplicate",
-                                 "scalar", "scalar", "scalar", "key", "crlf", "tabs",
-                                 "jinja", "jinja"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "insert",
+                "delete",
+                "replace",
+                "truncate",
+                "swap",
+                "duplicate",
+                "scalar",
+                "scalar",
+                "scalar",
+                "key",
+                "crlf",
+                "tabs",
+                "jinja",
+                "jinja",
+            ]
+        )
+    )
     size = len(text)
     at = draw(st.integers(0, size))
     if kind == "insert":
         return text[:at] + draw(INSERTS) + text[at:]
     if kind == "delete":
-        return text[:at] + text[at + draw(st.integers(1, 20)):]
+        return text[:at] + text[at + draw(st.integers(1, 20)) :]
     if kind == "replace":
-        return text[:at] + draw(INSERTS) + text[at + draw(st.integers(1, 20)):]
+        return text[:at] + draw(INSERTS) + text[at + draw(st.integers(1, 20)) :]
     if kind == "truncate":
         return text[:at]
     if kind in ("swap", "duplicate"):
@@ -225,7 +396,8 @@ def assert_clean_error(error: CompileError, project: Path) -> None:
             text_of_file = (project / found["file"]).read_bytes().decode("utf-8", "replace")
             lines_in_file = len(LINE_BREAK.split(text_of_file))
             assert int(found["line"]) <= lines_in_file, (
-                f"line {found['line']} is past the end of {found['file']}: {line!r}")
+                f"line {found['line']} is past the end of {found['file']}: {line!r}"
+            )
     keys = [d.sort_key() for d in error.diagnostics]
     assert keys == sorted(keys), "diagnostics are not sorted by position"
 

@@ -63,10 +63,13 @@ def test_records_have_one_schema_and_sorted_ids(built: Path) -> None:
 
 def test_task_files_hold_the_same_records_as_the_splits(built: Path) -> None:
     split_lines = sorted(
-        line for name in SPLITS for line in (built / f"{name}.jsonl").read_text("utf-8").splitlines()
+        line
+        for name in SPLITS
+        for line in (built / f"{name}.jsonl").read_text("utf-8").splitlines()
     )
     task_lines = sorted(
-        line for p in sorted((built / "tasks").glob("*.jsonl"))
+        line
+        for p in sorted((built / "tasks").glob("*.jsonl"))
         for line in p.read_text("utf-8").splitlines()
     )
     assert split_lines == task_lines
