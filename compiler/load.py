@@ -572,15 +572,6 @@ def _csv_rows(relpath: str, text: str) -> tuple[Row, ...]:
     return tuple(rows)
 
 
-def list_yaml(root: Path, folder: str) -> list[str]:
-    """The YAML files of a project folder, as sorted relative POSIX paths."""
-    base = root / folder
-    if not base.is_dir():
-        return []
-    names = [p.name for p in base.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
-    return [f"{folder}/{name}" for name in sorted(names)]
-
-
 def check_inside(root: Path, relpath: str, location: Location) -> None:
     """Refuse a path that is absolute, climbs out of the project or links outside it."""
     if not relpath or relpath.startswith("/") or "\\" in relpath or ":" in relpath[:3]:

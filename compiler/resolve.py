@@ -168,17 +168,24 @@ def _stem(doc: Document) -> str:
     return posixpath.splitext(posixpath.basename(doc.path))[0]
 
 
+def _check_file_name(doc: Document, key: str, what: str, errors: Collector) -> None:
+    """A brand or task file is named after its id, so that ids and files cannot disagree."""
+    name = doc.data[key]
+    if name != _stem(doc):
+        folder = posixpath.dirname(doc.path)
+        errors.add(
+            doc.at((key,)),
+            f"{what} {name!r} does not match its file name",
+            f"rename the file to {folder}/{name}.yaml or set {key}: {_stem(doc)}",
+        )
+
+
 def _brands(docs: list[Document], errors: Collector) -> dict[str, Brand]:
     brands: dict[str, Brand] = {}
     for doc in docs:
         data = doc.data
         brand_id = data["id"]
-        if brand_id != _stem(doc):
-            errors.add(
-                doc.at(("id",)),
-                f"brand id {brand_id!r} does not match its file name",
-                f"rename the file to brands/{brand_id}.yaml or set id: {_stem(doc)}",
-            )
+        _check_file_name(doc, "id", "brand id", errors)
         if brand_id in brands:
             first = brands[brand_id].location
             errors.add(
@@ -249,12 +256,7 @@ def resolve(
     tasks_seen: dict[str, Location] = {}
     for doc in task_docs:
         task = doc.data["task"]
-        if task != _stem(doc):
-            errors.add(
-                doc.at(("task",)),
-                f"task name {task!r} does not match its file name",
-                f"rename the file to specs/tasks/{task}.yaml or set task: {_stem(doc)}",
-            )
+        _check_file_name(doc, "task", "task name", errors)
         if task in tasks_seen:
             errors.add(
                 doc.at(("task",)),
