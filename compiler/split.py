@@ -89,8 +89,14 @@ def split(
         layout = _Layout(seed, hashes, sizes, group_stratum, first_key, ratios, targets, trace)
         group_split = layout.group_split
         if trace:
-            details = Trace(list(record_group), list(sizes), list(hashes), layout.starts,
-                            layout.stratum_sizes, layout.cells)
+            details = Trace(
+                list(record_group),
+                list(sizes),
+                list(hashes),
+                layout.starts,
+                layout.stratum_sizes,
+                layout.cells,
+            )
     splits = bytes(map(group_split.__getitem__, record_group))
     counts = tuple(splits.count(i) for i in range(len(SPLITS)))
     if trace and details is None:
@@ -134,10 +140,7 @@ def round_table(
         eligible.sort(key=lambda k: (-(row[k] - cells[s][k]), k))
         for _ in range(stratum_sizes[s] - sum(cells[s])):
             free = [k for k in eligible if cells[s][k] == int(row[k]) and need[k] > 0]
-            if free:
-                column = free[0]
-            else:
-                column = _augment(s, quotas, cells, need, eligible)
+            column = free[0] if free else _augment(s, quotas, cells, need, eligible)
             cells[s][column] += 1
             need[column] -= 1
     return cells
@@ -146,6 +149,7 @@ def round_table(
 def _augment(s: int, quotas: list, cells: list, need: list, eligible: list) -> int:
     """Find a chain of earlier rows that can each move one record to another split, ending in
     a split that still needs records; apply it and return the split row s can now take."""
+
     def can_take(t: int, k: int) -> bool:
         return quotas[t][k] != int(quotas[t][k]) and cells[t][k] == int(quotas[t][k])
 
@@ -178,9 +182,17 @@ def _augment(s: int, quotas: list, cells: list, need: list, eligible: list) -> i
 class _Layout:
     """The stratified method: exact cells per stratum, groups filled in hash order."""
 
-    def __init__(self, seed: int, hashes: Sequence[int], sizes: Sequence[int],
-                 strata: Sequence[Hashable], keys: Sequence[bytes | str],
-                 ratios: Sequence[Fraction], targets: Sequence[int], trace: bool) -> None:
+    def __init__(
+        self,
+        seed: int,
+        hashes: Sequence[int],
+        sizes: Sequence[int],
+        strata: Sequence[Hashable],
+        keys: Sequence[bytes | str],
+        ratios: Sequence[Fraction],
+        targets: Sequence[int],
+        trace: bool,
+    ) -> None:
         members: dict[Hashable, list[int]] = {}
         for group, stratum in enumerate(strata):
             members.setdefault(stratum, []).append(group)
@@ -193,7 +205,7 @@ class _Layout:
         self.stratum_sizes = [0] * len(sizes) if trace else []
         self.cells: list[tuple[int, ...]] = [()] * len(sizes) if trace else []
         errors = [0] * (len(ratios) + 1)  # records placed before each boundary, minus expected
-        for stratum, row, total in zip(order, cells, stratum_sizes):
+        for stratum, row, total in zip(order, cells, stratum_sizes, strict=True):
             groups = members.pop(stratum)
             _sorted(groups, hashes, keys)
             bounds = [sum(row[:b]) for b in range(len(row) + 1)]
@@ -219,8 +231,9 @@ class _Layout:
         that keeps every split's running total closest to its target.
         """
         last = len(bounds) - 2
-        candidates = [k for k in range(last + 1)
-                      if bounds[k] < placed + size and placed < bounds[k + 1]]
+        candidates = [
+            k for k in range(last + 1) if bounds[k] < placed + size and placed < bounds[k + 1]
+        ]
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:
