@@ -35,10 +35,15 @@ def spec_files(root: Path) -> list[str]:
 
 
 def sha256_file(path: Path) -> str | None:
+    """The file's sha256, read in chunks (outputs can be gigabytes); None when unreadable."""
+    digest = hashlib.sha256()
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
     except OSError:
         return None
+    return digest.hexdigest()
 
 
 def fingerprint(inputs: dict[str, str], seed: Any) -> str:
