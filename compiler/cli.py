@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import json
 import signal
 import sys
@@ -166,7 +167,7 @@ def _compare_trees(actual: Path, expected: Path) -> list[str]:
             problems.append(f"{name} is missing")
         elif path not in want:
             problems.append(f"{name} is not a build output")
-        elif have[path].read_bytes() != want[path].read_bytes():
+        elif not filecmp.cmp(have[path], want[path], shallow=False):
             problems.append(f"{name} differs (stale or edited by hand)")
     return problems
 
