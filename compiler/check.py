@@ -61,8 +61,11 @@ class Checker:
         rule = record.rule
         instruction, input_, output = record.instruction, record.input, record.output
         if not output:
-            self.errors.add(rule.output.location, f"record {record.id} has an empty output",
-                            "every record needs an answer; check the output template and its data")
+            self.errors.add(
+                rule.output.location,
+                f"record {record.id} has an empty output",
+                "every record needs an answer; check the output template and its data",
+            )
             return "empty_output"
         brand = self._brand(record)
         if brand is not None:
@@ -70,11 +73,17 @@ class Checker:
         limits = rule.limits
         sizes = len(instruction), len(input_), len(output)
         bounds = limits.instruction, limits.input, limits.output
-        for name, (low, high), size in zip(FIELDS, bounds, sizes, strict=True):
-            if size < low or size > high:
-                reason = f"{name}_too_short" if size < low else f"{name}_too_long"
-                self.verdict.drop(reason, record.id)
-                return reason
+        (low_i, high_i), (low_n, high_n), (low_o, high_o) = bounds
+        if not (
+            low_i <= sizes[0] <= high_i
+            and low_n <= sizes[1] <= high_n
+            and low_o <= sizes[2] <= high_o
+        ):
+            for name, (low, high), size in zip(FIELDS, bounds, sizes, strict=True):
+                if size < low or size > high:
+                    reason = f"{name}_too_short" if size < low else f"{name}_too_long"
+                    self.verdict.drop(reason, record.id)
+                    return reason
         normalized = normalize(output)
         self._last_output = (record, normalized)
         key, prompt_key = record_digests(normalize(instruction), normalize(input_), normalized)
@@ -92,14 +101,16 @@ class Checker:
             if len(self.verdict.conflicts) < MAX_LISTED:
                 self.verdict.conflicts.append((first, record.id))
         lengths = self.verdict.lengths
-        for name, size in zip(FIELDS, sizes, strict=True):
-            lengths[name].append(size)
+        lengths["instruction"].append(sizes[0])
+        lengths["input"].append(sizes[1])
+        lengths["output"].append(sizes[2])
         return None
 
     def duplicate_of(self, record: Record) -> str | None:
         """The id of the kept record that this one duplicates, if any."""
-        key, prompt_key = record_digests(normalize(record.instruction),
-                                         normalize(record.input), normalize(record.output))
+        key, prompt_key = record_digests(
+            normalize(record.instruction), normalize(record.input), normalize(record.output)
+        )
         if key not in self._seen:
             return None
         kept = self._others.get(key)
@@ -119,9 +130,11 @@ class Checker:
             return None
         brand = self.project.brands.get(brand_id)
         if brand is None:
-            self.errors.add(record.rule.location,
-                            f"record {record.id} names unknown brand {brand_id!r}",
-                            f"known brands: {', '.join(sorted(self.project.brands)) or 'none'}")
+            self.errors.add(
+                record.rule.location,
+                f"record {record.id} names unknown brand {brand_id!r}",
+                f"known brands: {', '.join(sorted(self.project.brands)) or 'none'}",
+            )
         return brand
 
     def _guardrails(self, record: Record, brand: Brand) -> None:
@@ -129,12 +142,17 @@ class Checker:
         where: Location = record.rule.output.location
         for phrase, folded in self._banned[brand.id]:
             if folded in output:
-                self.errors.add(where, f"record {record.id}: output uses {phrase!r}, which "
-                                f"brand {brand.id!r} does not allow (do_not_use)",
-                                "reword the output, or remove the phrase from "
-                                f"{brand.location.file}")
+                self.errors.add(
+                    where,
+                    f"record {record.id}: output uses {phrase!r}, which "
+                    f"brand {brand.id!r} does not allow (do_not_use)",
+                    f"reword the output, or remove the phrase from {brand.location.file}",
+                )
         for required, folded in self._required[brand.id]:
             if folded not in output:
-                self.errors.add(where, f"record {record.id}: output lacks {required!r}, which "
-                                f"brand {brand.id!r} requires (must_include)",
-                                "add it to the output template")
+                self.errors.add(
+                    where,
+                    f"record {record.id}: output lacks {required!r}, which "
+                    f"brand {brand.id!r} requires (must_include)",
+                    "add it to the output template",
+                )

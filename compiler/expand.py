@@ -26,8 +26,6 @@ from compiler.render import Renderer, compile_expression, compile_template, lite
 from compiler.resolve import items_of
 from compiler.validate import suggest, type_name
 
-Binding = tuple[int, ...]
-
 
 @dataclass(frozen=True)
 class _Compiled:
@@ -57,16 +55,20 @@ def _compile(rule: Rule) -> _Compiled:
     )
     fields = tuple(
         (name, attempt(lambda t=tpl, n=name: compile_template(t, n)) if tpl else None)
-        for name, tpl in (("instruction", rule.instruction), ("input", rule.input),
-                          ("output", rule.output))
+        for name, tpl in (
+            ("instruction", rule.instruction),
+            ("input", rule.input),
+            ("output", rule.output),
+        )
     )
     metadata = tuple(
         (key, attempt(lambda t=tpl, k=key: compile_template(t, f"metadata.{k}")) if tpl else None)
         for key, tpl in rule.metadata
     )
     errors.raise_if_any()
-    return _Compiled(rule, when, picks, fields, metadata,
-                     _bound_to(rule, "brands"), _bound_to(rule, "contexts"))
+    return _Compiled(
+        rule, when, picks, fields, metadata, _bound_to(rule, "brands"), _bound_to(rule, "contexts")
+    )
 
 
 def _bound_to(rule: Rule, origin: str) -> str | None:
@@ -88,10 +90,12 @@ def _members(source: Source, bound: dict[str, Any], keys: dict[str, str]) -> tup
             return None
     items = items_of(value)
     if items is None:
-        raise fail(source.location,
-                   f"each.{source.name}: {source.origin} of {source.parent} "
-                   f"{keys[source.parent]!r} is a {type_name(value)}, not a list or mapping",
-                   "each iterates over lists and mappings")
+        raise fail(
+            source.location,
+            f"each.{source.name}: {source.origin} of {source.parent} "
+            f"{keys[source.parent]!r} is a {type_name(value)}, not a list or mapping",
+            "each iterates over lists and mappings",
+        )
     return items
 
 
@@ -185,18 +189,18 @@ def _bindings(plan: _Compiled, seed: int) -> _Bindings:
         """All members of the last source at once: no filter, so no context to build."""
         if not members:
             return
-        name = sources[depth].name
         where = by_name.index(depth)
-        before = b"".join(fragment(d, indexes[d], keys[sources[d].name]) + b","
-                          for d in by_name[:where])
-        after = b"".join(b"," + fragment(d, indexes[d], keys[sources[d].name])
-                         for d in by_name[where + 1:])
+        before = b"".join(
+            fragment(d, indexes[d], keys[sources[d].name]) + b"," for d in by_name[:where]
+        )
+        after = b"".join(
+            b"," + fragment(d, indexes[d], keys[sources[d].name]) for d in by_name[where + 1 :]
+        )
         fragments = [fragment(depth, index, item.key) for index, item in enumerate(members)]
         numbers.extend(id_numbers(head + before, fragments, after + ID_TAIL))
         for d in range(depth):
             columns[d].extend(array("I", [indexes[d]]) * len(members))
         columns[depth].extend(range(len(members)))
-        keys.pop(name, None)
 
     def walk(depth: int) -> None:
         if depth == len(sources):
@@ -223,9 +227,11 @@ def _bindings(plan: _Compiled, seed: int) -> _Bindings:
     walk(0)
     for source in sources:
         if source.kind == "field" and missing[source.name] and not present[source.name]:
-            raise fail(source.location, f"each.{source.name}: {source.origin!r} does not exist "
-                       f"in any {source.parent}",
-                       _path_hint(sources, source))
+            raise fail(
+                source.location,
+                f"each.{source.name}: {source.origin!r} does not exist in any {source.parent}",
+                _path_hint(sources, source),
+            )
     return _Bindings(numbers, columns, _id_order(rule, numbers, seed))
 
 
@@ -236,17 +242,21 @@ def _id_order(rule: Rule, numbers: array, seed: int) -> array:
     if rule.sample is not None and rule.sample < count:
         prefix = keyed_prefix(seed, "sample")
         # A stable sort: bindings with one sample key keep their enumeration order.
-        positions = sorted(positions, key=lambda i: keyed_last(
-            prefix, format_id(rule.task, rule.id, numbers[i])))[: rule.sample]
+        positions = sorted(
+            positions, key=lambda i: keyed_last(prefix, format_id(rule.task, rule.id, numbers[i]))
+        )[: rule.sample]
     # The id's 64 bits, then the position: one int per binding sorts in id order.
     shift = max(count.bit_length(), 1)
     packed = sorted(numbers[i] << shift | i for i in positions)
     ordered = array("Q", [value >> shift for value in packed])
     for first, second in pairwise(ordered):
         if first == second:
-            raise fail(rule.location, f"two records with one id "
-                       f"{format_id(rule.task, rule.id, first)!r} in rule {rule.id!r}",
-                       "the items of an each collection must have distinct keys (ids)")
+            raise fail(
+                rule.location,
+                f"two records with one id "
+                f"{format_id(rule.task, rule.id, first)!r} in rule {rule.id!r}",
+                "the items of an each collection must have distinct keys (ids)",
+            )
     mask = (1 << shift) - 1
     return array("Q", [value & mask for value in packed])
 
@@ -281,15 +291,19 @@ def _maker(project: Project, plan: _Compiled, bindings: _Bindings) -> Callable[[
     task, rule_id = rule.task, rule.id
     numbers = bindings.numbers
     slots = tuple(
-        (source.name, source, column,
-         (tuple(i.value for i in source.items), tuple(i.key for i in source.items))
-         if source.kind == "items" else None)
+        (
+            source.name,
+            source,
+            column,
+            (tuple(i.value for i in source.items), tuple(i.key for i in source.items))
+            if source.kind == "items"
+            else None,
+        )
         for source, column in zip(rule.sources, bindings.columns, strict=True)
     )
     # keyed(seed, record id, "pick", name), with the parts around the id joined once.
     seed_text = f"{project.config.seed}\x1f"
-    picks = tuple((name, f"\x1fpick\x1f{name}", alternatives)
-                  for name, alternatives in plan.picks)
+    picks = tuple((name, f"\x1fpick\x1f{name}", alternatives) for name, alternatives in plan.picks)
     fields = plan.fields
     base: dict[str, str | None] = dict.fromkeys(project.metadata_keys)
     base["task"] = task
@@ -325,10 +339,12 @@ def _maker(project: Project, plan: _Compiled, bindings: _Bindings) -> Callable[[
             text = _clean(renderer(context)) if renderer else ""
             if len(text) > limit:
                 tpl = getattr(rule, name)
-                raise fail(tpl.location, f"{name} of record {record_id_} has {len(text)} "
-                           f"characters, over the limit of {limit}",
-                           "raise limits.max_record_chars in specs/dataset.yaml if this is "
-                           "intended")
+                raise fail(
+                    tpl.location,
+                    f"{name} of record {record_id_} has {len(text)} "
+                    f"characters, over the limit of {limit}",
+                    "raise limits.max_record_chars in specs/dataset.yaml if this is intended",
+                )
             texts.append(text)
         metadata = base.copy()
         if brand_binding:
@@ -337,8 +353,16 @@ def _maker(project: Project, plan: _Compiled, bindings: _Bindings) -> Callable[[
             metadata["context"] = keys[context_binding]
         for key, renderer, constant in entries:
             metadata[key] = constant if renderer is None else _clean(renderer(context))
-        return Record(record_id_, texts[0], texts[1], texts[2], metadata, rule,
-                      tuple(keys.items()), tuple(chosen))
+        return Record(
+            record_id_,
+            texts[0],
+            texts[1],
+            texts[2],
+            metadata,
+            rule,
+            tuple(keys.items()),
+            tuple(chosen),
+        )
 
     return make
 
@@ -350,10 +374,12 @@ def plan_rules(project: Project) -> list[_Compiled]:
     for rule in project.rules:
         bound, factors = _size_bound(rule)
         if bound > project.config.max_records:
-            errors.add(rule.location,
-                       f"rule {rule.id!r} would produce up to {bound} records "
-                       f"({' × '.join(factors)}), over the limit of {project.config.max_records}",
-                       "narrow its each, add a when filter or sample, or raise limits.max_records")
+            errors.add(
+                rule.location,
+                f"rule {rule.id!r} would produce up to {bound} records "
+                f"({' × '.join(factors)}), over the limit of {project.config.max_records}",
+                "narrow its each, add a when filter or sample, or raise limits.max_records",
+            )
             continue
         try:
             plans.append(_compile(rule))
@@ -376,9 +402,11 @@ def expand(project: Project) -> Iterator[Record]:
             continue
         total += len(bindings)
         if total > project.config.max_records:
-            raise fail(plan.rule.location,
-                       f"the project produces more than {project.config.max_records} records",
-                       "raise limits.max_records in specs/dataset.yaml, or narrow the rules")
+            raise fail(
+                plan.rule.location,
+                f"the project produces more than {project.config.max_records} records",
+                "raise limits.max_records in specs/dataset.yaml, or narrow the rules",
+            )
         make = _maker(project, plan, bindings)
         for position in bindings.order:
             try:

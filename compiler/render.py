@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from jinja2 import (
-    Undefined,
     StrictUndefined,
     TemplateSyntaxError,
+    Undefined,
     nodes,
     pass_context,
     pass_environment,
@@ -129,8 +129,9 @@ class _Bounded(NodeTransformer):
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
         # Every loop draws on one budget per render, so nested loops cannot run for hours.
-        node.iter = nodes.Filter(node.iter, _LOOP_FILTER, [], [], None, None,
-                                 lineno=node.iter.lineno)
+        node.iter = nodes.Filter(
+            node.iter, _LOOP_FILTER, [], [], None, None, lineno=node.iter.lineno
+        )
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
@@ -245,8 +246,14 @@ def _format(value: Any, *args: Any, **kwargs: Any) -> str:
 
 
 @pass_environment
-def _wordwrap(environment: Any, s: str, width: int = 79, break_long_words: bool = True,
-              wrapstring: str | None = None, break_on_hyphens: bool = True) -> str:
+def _wordwrap(
+    environment: Any,
+    s: str,
+    width: int = 79,
+    break_long_words: bool = True,
+    wrapstring: str | None = None,
+    break_on_hyphens: bool = True,
+) -> str:
     lines = len(s) // max(width, 1) + s.count("\n") + 1
     _bound(len(s) + lines * len(wrapstring or "\n"), "wordwrap")
     return do_wordwrap(environment, s, width, break_long_words, wrapstring, break_on_hyphens)
@@ -264,8 +271,15 @@ def _slice(value: Any, slices: int, fill_with: Any = None) -> Any:
 
 
 _BOUNDED_FILTERS = {
-    "join": _join, "replace": _replace, "center": _center, "indent": _indent, "format": _format,
-    "wordwrap": _wordwrap, "batch": _batch, "slice": _slice, _LOOP_FILTER: _counted_loop,
+    "join": _join,
+    "replace": _replace,
+    "center": _center,
+    "indent": _indent,
+    "format": _format,
+    "wordwrap": _wordwrap,
+    "batch": _batch,
+    "slice": _slice,
+    _LOOP_FILTER: _counted_loop,
     _CONCAT_FILTER: _bounded_concat,
 }
 
@@ -279,8 +293,10 @@ def _finalize(value: Any) -> Any:
     if value is None or isinstance(value, (bool, dict, list, tuple)):
         kind = {dict: "a mapping", list: "a list", tuple: "a list"}.get(type(value))
         shown = kind or repr(value)
-        raise TypeError(f"an expression renders {shown}, not text (pick a field, e.g. "
-                        f"item.text, or use a filter such as join)")
+        raise TypeError(
+            f"an expression renders {shown}, not text (pick a field, e.g. "
+            f"item.text, or use a filter such as join)"
+        )
     return value
 
 
@@ -337,9 +353,11 @@ def compile_template(tpl: Template, what: str) -> Renderer:
         compiled = ENV.from_string(tpl.text)
         tree = ENV.parse(tpl.text)
     except TemplateSyntaxError as exc:
-        raise fail(template_location(tpl, exc.lineno or 1),
-                   f"template syntax error in {what}: {exc.message}",
-                   "see https://jinja.palletsprojects.com/templates/ for the syntax") from None
+        raise fail(
+            template_location(tpl, exc.lineno or 1),
+            f"template syntax error in {what}: {exc.message}",
+            "see https://jinja.palletsprojects.com/templates/ for the syntax",
+        ) from None
     fast = _fast_parts(tree)
 
     def slow(context: dict[str, Any]) -> str:
@@ -377,9 +395,11 @@ def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], A
     try:
         expression = ENV.compile_expression(tpl.text, undefined_to_none=False)
     except TemplateSyntaxError as exc:
-        raise fail(template_location(tpl, exc.lineno or 1),
-                   f"expression syntax error in {what}: {exc.message}",
-                   "a when is one Jinja expression, like example.lang == 'python'") from None
+        raise fail(
+            template_location(tpl, exc.lineno or 1),
+            f"expression syntax error in {what}: {exc.message}",
+            "a when is one Jinja expression, like example.lang == 'python'",
+        ) from None
 
     def evaluate(context: dict[str, Any]) -> bool:
         try:
@@ -429,13 +449,17 @@ def _fast_renderer(parts: list[str | tuple[str, ...]], slow: Renderer) -> Render
         for j, attr in enumerate(part[1:]):
             params.append(f"attr{i}_{j}")
             args.append(attr)
-            body.append(f"value = value.get(attr{i}_{j}, MISSING) if type_(value) is dict_ "
-                        "else MISSING")
+            body.append(
+                f"value = value.get(attr{i}_{j}, MISSING) if type_(value) is dict_ else MISSING"
+            )
         body += ["if type_(value) is not str_:", "    return slow(context)", f"value{i} = value"]
         joined.append(f"value{i}")
     body.append(f"return ''.join([{', '.join(joined)}])")
-    source = (f"def make({', '.join(params)}):\n    def render(context):\n"
-              + "".join(f"        {line}\n" for line in body) + "    return render\n")
+    source = (
+        f"def make({', '.join(params)}):\n    def render(context):\n"
+        + "".join(f"        {line}\n" for line in body)
+        + "    return render\n"
+    )
     namespace: dict[str, Any] = {}
     exec(compile(source, "<dsc-fast-template>", "exec"), namespace)
     return namespace["make"](*args)
@@ -479,12 +503,27 @@ def render_error(
         names = re.findall(r"'([^']*)'", str(exc))
         where = template_location(tpl, line, _column_of(tpl, line, names[0] if names else ""))
         escape = "unsafe" in str(exc) or "not safely callable" in str(exc)
-        return fail(where, f"unsafe operation in {what}: {str(exc).rstrip('.')}",
-                    "templates run in a sandbox: no access to internals, files or the environment"
-                    if escape else "templates are bounded so that a spec cannot exhaust memory "
-                    "or time: make the result smaller, or let each do the repeating")
-    if isinstance(exc, (TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
-                        OverflowError, RecursionError, MemoryError)):
+        return fail(
+            where,
+            f"unsafe operation in {what}: {str(exc).rstrip('.')}",
+            "templates run in a sandbox: no access to internals, files or the environment"
+            if escape
+            else "templates are bounded so that a spec cannot exhaust memory "
+            "or time: make the result smaller, or let each do the repeating",
+        )
+    if isinstance(
+        exc,
+        (
+            TemplateError,
+            TypeError,
+            ValueError,
+            ArithmeticError,
+            LookupError,
+            OverflowError,
+            RecursionError,
+            MemoryError,
+        ),
+    ):
         return fail(template_location(tpl, line), f"template error in {what}: {exc}")
     raise exc
 
@@ -507,13 +546,18 @@ def _undefined(tpl: Template, what: str, line: int, message: str) -> CompileErro
     lines = tpl.text.split("\n")
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     chain = re.search(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\." + re.escape(key) + r"\b", text)
-    where = template_location(tpl, line, chain.end() - len(key) if chain else
-                              _column_of(tpl, line, key))
+    where = template_location(
+        tpl, line, chain.end() - len(key) if chain else _column_of(tpl, line, key)
+    )
     expression = f" ({chain.group()})" if chain else ""
     if kind == "dict":
         shown = f"{chain.group() if chain else 'x.' + key} | default('')"
-        return fail(where, f"undefined key {key!r} in {what}{expression}",
-                    "check the spelling; if only some items have it, write "
-                    + (shown if what == "when" else f"{{{{ {shown} }}}}"))
-    return fail(where, f"undefined attribute {key!r} of a {kind} value in {what}{expression}",
-                _NAME_HINT)
+        return fail(
+            where,
+            f"undefined key {key!r} in {what}{expression}",
+            "check the spelling; if only some items have it, write "
+            + (shown if what == "when" else f"{{{{ {shown} }}}}"),
+        )
+    return fail(
+        where, f"undefined attribute {key!r} of a {kind} value in {what}{expression}", _NAME_HINT
+    )
