@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,16 @@ class Compiled:
     facet_of: list[int]
 
 
+def _getter(keys: tuple[str, ...]) -> Callable[[dict], tuple]:
+    """A function from a metadata mapping to the tuple of its values at keys."""
+    if not keys:
+        return lambda meta: ()
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda meta: (meta[key],)
+    return operator.itemgetter(*keys)
+
+
 def compile_records(
     project: Project, sink: Callable[[Record, str | None], None], trace: bool = False
 ) -> Compiled:
@@ -109,17 +120,23 @@ def compile_records(
     strata: list[tuple] = []
     facet_index: dict[tuple, int] = {}
     facet_of: list[int] = []
-    stratify_by = config.split.stratify_by
+    group_by = config.split.group_by
+    stratum_of = _getter(config.split.stratify_by)
+    facet_getter = _getter(FACETS)
+    strata_seen: dict[tuple, tuple] = {}
     for record in expand(project):
         reason = checker.check(record)
         sink(record, reason)
         if reason is not None:
             continue
         meta = record.metadata
-        group_keys.append(group_key(record, config.split.group_by))
-        strata.append(tuple(meta[k] for k in stratify_by))
-        facet = tuple(meta[k] for k in FACETS)
-        facet_of.append(facet_index.setdefault(facet, len(facet_index)))
+        if group_by == "output":  # the checker has just normalised this output
+            group_keys.append(checker.output_digest(record))
+        else:
+            group_keys.append(group_key(record, group_by))
+        stratum = stratum_of(meta)
+        strata.append(strata_seen.setdefault(stratum, stratum))
+        facet_of.append(facet_index.setdefault(facet_getter(meta), len(facet_index)))
     checker.errors.raise_if_any()
     ratios = [r for _, r in config.split.ratios]
     assignment = split(group_keys, strata, ratios, config.seed, config.split.method, trace)

@@ -8,6 +8,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compiler.model import CORE_METADATA, SPLITS
 from compiler.pipeline import build
@@ -103,3 +105,20 @@ def test_huggingface_datasets_loads_every_split(
     assert total == meta["records"]["total"]
     features = {name: loaded[name].features for name in SPLITS if len(loaded[name])}
     assert len({repr(f) for f in features.values()}) == 1
+
+
+_text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    texts=st.lists(_text, min_size=4, max_size=4),
+    metadata=st.dictionaries(_text, st.one_of(st.none(), _text), max_size=6),
+)
+def test_fast_encoder_equals_json_dumps(texts: list[str], metadata: dict) -> None:
+    from compiler.emit import _encode_slow, encode
+    from compiler.model import Record
+
+    record = Record(texts[0], texts[1], texts[2], texts[3], metadata, rule=None)
+    assert encode(record) == _encode_slow(record)
+    assert json.loads(encode(record))["metadata"] == metadata
