@@ -18,6 +18,7 @@ RANK = {
     "load": 1,
     "validate": 2,
     "resolve": 3,
+    "sandbox": 4,
     "render": 4,
     "expand": 5,
     "check": 6,
@@ -36,6 +37,7 @@ RANK = {
 PURE = (
     "validate",
     "resolve",
+    "sandbox",
     "render",
     "expand",
     "check",
