@@ -8,6 +8,7 @@ from typing import Any
 from compiler.errors import Location, fail
 from compiler.model import FIELDS, SPLITS, Project, Record
 from compiler.pipeline import compile_records
+from compiler.split import key_text
 
 
 def explain(project: Project, record_id: str) -> dict[str, Any]:
@@ -94,7 +95,7 @@ def _placement(compiled: Any, index: int) -> dict[str, Any]:
         "split": split_name,
         "method": compiled.project.config.split.method,
         "group_by": compiled.project.config.split.group_by,
-        "group_key": _text(compiled.group_keys[index]),
+        "group_key": key_text(compiled.group_keys[index]),
         "group_size": trace.sizes[group],
         "stratum": dict(
             zip(compiled.project.config.split.stratify_by, compiled.strata[index], strict=True)
@@ -129,7 +130,3 @@ def _placement(compiled: Any, index: int) -> dict[str, Any]:
             f"{split_name} share of the ratios"
         )
     return result
-
-
-def _text(key: bytes | str) -> str:
-    return key.hex() if isinstance(key, bytes) else key

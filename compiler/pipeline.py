@@ -76,9 +76,10 @@ def _raise(errors: list[CompileError]) -> None:
         raise CompileError([d for e in errors for d in e.diagnostics])
 
 
-def group_key(record: Record, group_by: str) -> bytes | str:
-    if group_by == "output":
-        return digest(normalize(record.output))
+def group_key(record: Record, group_by: str, checker: Checker) -> bytes | str:
+    """The key that keeps records together in one split (split.group_by)."""
+    if group_by == "output":  # the checker has just normalised this output
+        return checker.output_digest(record)
     if group_by == "prompt":
         return digest(normalize(record.instruction), normalize(record.input))
     if group_by.startswith("metadata."):
@@ -130,10 +131,7 @@ def compile_records(
         if reason is not None:
             continue
         meta = record.metadata
-        if group_by == "output":  # the checker has just normalised this output
-            group_keys.append(checker.output_digest(record))
-        else:
-            group_keys.append(group_key(record, group_by))
+        group_keys.append(group_key(record, group_by, checker))
         stratum = stratum_of(meta)
         strata.append(strata_seen.setdefault(stratum, stratum))
         facet_of.append(facet_index.setdefault(facet_getter(meta), len(facet_index)))

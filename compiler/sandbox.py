@@ -29,7 +29,6 @@ from jinja2.filters import (
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
-TEMPLATE_FILENAME = "<dsc-template>"
 MAX_STRING = 1_000_000
 
 

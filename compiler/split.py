@@ -44,7 +44,8 @@ class Assignment:
     trace: Trace | None = None
 
 
-def _key_text(key: bytes | str) -> str:
+def key_text(key: bytes | str) -> str:
+    """A group key as text: digests in hex."""
     return key.hex() if isinstance(key, bytes) else key
 
 
@@ -80,7 +81,7 @@ def split(
     del group_of
     total = len(record_group)
     prefix = keyed_prefix(seed, "split")
-    hashes = array("Q", (keyed_last(prefix, _key_text(k)) for k in first_key))
+    hashes = array("Q", (keyed_last(prefix, key_text(k)) for k in first_key))
     targets = apportion(total, ratios)
     details = None
     if method == "stable":
@@ -116,7 +117,7 @@ def _sorted(groups: list[int], hashes: Sequence[int], keys: Sequence[bytes | str
         if end < len(groups) and hashes[groups[end - 1]] == hashes[groups[end]]:
             continue
         if end - start > 1:
-            groups[start:end] = sorted(groups[start:end], key=lambda g: _key_text(keys[g]))
+            groups[start:end] = sorted(groups[start:end], key=lambda g: key_text(keys[g]))
         start = end
 
 
