@@ -93,9 +93,6 @@ class _HashedFile:
         self.handle = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 closed by close()
         self.sha = hashlib.sha256()
 
-    def write(self, text: str) -> None:
-        self.write_bytes(text.encode("utf-8"))
-
     def write_bytes(self, data: bytes) -> None:
         self.handle.write(data)
         self.sha.update(data)
@@ -136,13 +133,13 @@ class Writer:
             self._release()
             raise
 
-    def add(self, record: Record) -> None:
-        task = record.metadata["task"]
+    def add(self, task: str, lines: list[bytes]) -> None:
+        """Append JSON lines (in id order) to tasks/<task>.jsonl."""
         handle = self.tasks.get(task)
         if handle is None:
             handle = self.tasks[task] = _HashedFile(self.staging / "tasks" / f"{task}.jsonl")
             self.task_order.append(task)
-        handle.write(encode(record))
+        handle.write_bytes(b"".join(lines))
 
     def route(self, assignment: Assignment) -> dict[str, str]:
         """Write train/val/test by reading the per-task files back in id order."""

@@ -70,7 +70,10 @@ class Collector:
             self.diagnostics.append(Diagnostic(location, message, hint))
 
     def extend(self, error: CompileError) -> None:
-        for diagnostic in error.diagnostics:
+        self.extend_all(error.diagnostics)
+
+    def extend_all(self, diagnostics: list[Diagnostic]) -> None:
+        for diagnostic in diagnostics:
             if len(self.diagnostics) < self.limit:
                 self.diagnostics.append(diagnostic)
 

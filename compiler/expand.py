@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -28,7 +28,7 @@ from compiler.validate import suggest, type_name
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class Plan:
     rule: Rule
     when: Callable[[dict[str, Any]], Any] | None
     picks: tuple[tuple[str, tuple[Renderer, ...]], ...]
@@ -38,7 +38,7 @@ class _Compiled:
     context_binding: str | None
 
 
-def _compile(rule: Rule) -> _Compiled:
+def _compile(rule: Rule) -> Plan:
     errors = Collector()
 
     def attempt(make: Callable[[], Any]) -> Any:
@@ -66,7 +66,7 @@ def _compile(rule: Rule) -> _Compiled:
         for key, tpl in rule.metadata
     )
     errors.raise_if_any()
-    return _Compiled(
+    return Plan(
         rule, when, picks, fields, metadata, _bound_to(rule, "brands"), _bound_to(rule, "contexts")
     )
 
@@ -135,7 +135,7 @@ def _context(rule: Rule, bound: dict[str, Any], keys: dict[str, str]) -> dict[st
     return {**bound, "keys": keys, "task": rule.task, "rule": rule.id}
 
 
-class _Bindings:
+class Bindings:
     """A rule's bindings, kept compactly for millions of records.
 
     Per binding, at one position of each array: the 64 bits of its record id, and for each
@@ -151,7 +151,7 @@ class _Bindings:
         return len(self.order)
 
 
-def _bindings(plan: _Compiled, seed: int) -> _Bindings:
+def bindings(plan: Plan, seed: int) -> Bindings:
     """Every binding of a rule that passes `when`, sampled, sorted by record id."""
     rule = plan.rule
     sources = rule.sources
@@ -232,7 +232,7 @@ def _bindings(plan: _Compiled, seed: int) -> _Bindings:
                 f"each.{source.name}: {source.origin!r} does not exist in any {source.parent}",
                 _path_hint(sources, source),
             )
-    return _Bindings(numbers, columns, _id_order(rule, numbers, seed))
+    return Bindings(numbers, columns, _id_order(rule, numbers, seed))
 
 
 def _id_order(rule: Rule, numbers: array, seed: int) -> array:
@@ -281,7 +281,7 @@ def _clean(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
-def _maker(project: Project, plan: _Compiled, bindings: _Bindings) -> Callable[[int], Record]:
+def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], Record]:
     """A function that renders the record of the binding at one position of `bindings`.
 
     Everything that does not depend on the binding is looked up or rendered here, once.
@@ -367,7 +367,7 @@ def _maker(project: Project, plan: _Compiled, bindings: _Bindings) -> Callable[[
     return make
 
 
-def plan_rules(project: Project) -> list[_Compiled]:
+def plan_rules(project: Project) -> list[Plan]:
     """Compile every template and refuse oversized products, before anything is enumerated."""
     errors = Collector()
     plans = []
@@ -389,30 +389,25 @@ def plan_rules(project: Project) -> list[_Compiled]:
     return plans
 
 
-def expand(project: Project) -> Iterator[Record]:
-    """All records of the project, in id order; errors are collected and raised at the end."""
+def expand(project: Project) -> tuple[list[tuple[Plan, Bindings]], Collector]:
+    """Every rule's compiled plan and bindings, in rule order; the texts are made later, by
+    maker(), record by record. Rules whose bindings fail are left out, their errors collected.
+    """
     errors = Collector()
-    plans = plan_rules(project)
+    rules = []
     total = 0
-    for plan in plans:
+    for plan in plan_rules(project):
         try:
-            bindings = _bindings(plan, project.config.seed)
+            found = bindings(plan, project.config.seed)
         except CompileError as exc:
             errors.extend(exc)
             continue
-        total += len(bindings)
+        total += len(found)
         if total > project.config.max_records:
             raise fail(
                 plan.rule.location,
                 f"the project produces more than {project.config.max_records} records",
                 "raise limits.max_records in specs/dataset.yaml, or narrow the rules",
             )
-        make = _maker(project, plan, bindings)
-        for position in bindings.order:
-            try:
-                yield make(position)
-            except CompileError as exc:
-                errors.extend(exc)
-                break
-        del bindings
-    errors.raise_if_any()
+        rules.append((plan, found))
+    return rules, errors

@@ -7,27 +7,18 @@ from typing import Any
 
 from compiler.errors import Location, fail
 from compiler.model import FIELDS, SPLITS, Project, Record
+from compiler.parallel import usable_cpus
 from compiler.pipeline import compile_records
 from compiler.split import key_text
 
 
 def explain(project: Project, record_id: str) -> dict[str, Any]:
     """Compile the project in memory and describe one record; raises when there is no such id."""
-    found: dict[str, Any] = {}
-    ids: list[str] = []
-    kept = 0
-
-    def sink(record: Record, reason: str | None) -> None:
-        nonlocal kept
-        ids.append(record.id)
-        if record.id == record_id:
-            found.update(record=record, reason=reason, index=kept)
-        if reason is None:
-            kept += 1
-
-    compiled = compile_records(project, sink, trace=True)
-    if not found:
-        close = difflib.get_close_matches(record_id, ids, n=1, cutoff=0.5)
+    compiled = compile_records(project, jobs=usable_cpus(), watch=record_id, trace=True)
+    if compiled.watched is None:
+        close = difflib.get_close_matches(
+            record_id, map(compiled.ids, range(len(compiled.ids))), n=1, cutoff=0.5
+        )
         raise fail(
             Location(""),
             f"no record with id {record_id!r}",
@@ -37,7 +28,7 @@ def explain(project: Project, record_id: str) -> dict[str, Any]:
             'build/*.jsonl; dropped ones are listed under "dropped" in '
             "build/metadata.json",
         )
-    record: Record = found["record"]
+    record, reason, kept_index = compiled.watched
     rule = record.rule
     result: dict[str, Any] = {
         "id": record.id,
@@ -49,12 +40,11 @@ def explain(project: Project, record_id: str) -> dict[str, Any]:
         },
         "record": {name: getattr(record, name) for name in FIELDS} | {"metadata": record.metadata},
     }
-    reason = found["reason"]
     if reason is not None:
         result["dropped"] = _why_dropped(record, reason, compiled.checker.duplicate_of(record))
         return result
     result["checks"] = _checks(project, record)
-    result["split"] = _placement(compiled, found["index"])
+    result["split"] = _placement(compiled, kept_index)
     return result
 
 

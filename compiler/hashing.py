@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -77,8 +76,9 @@ def format_id(task: str, rule: str, number: int) -> str:
     return f"{task}.{rule}.{number:016x}"
 
 
-def normalize(text: str) -> str:
-    """NFC, whitespace runs collapsed to one space, ends trimmed: the form compared for duplicates.
+def collapse(text: str) -> str:
+    """Whitespace runs collapsed to one space, ends trimmed: the duplicate check compares
+    texts in NFC in this form.
 
     That is re.sub(r"\\s+", " ", text).strip(), or " ".join(text.split()): str.split and the
     regular expression agree on what whitespace is. The shortcut is exact, because every
@@ -86,7 +86,6 @@ def normalize(text: str) -> str:
     text with its newlines made spaces, no two spaces in a row and none at either end is
     already collapsed.
     """
-    text = unicodedata.normalize("NFC", text)
     flat = text.replace("\n", " ")
     if flat.isprintable() and "  " not in flat and flat[:1] != " " and flat[-1:] != " ":
         return flat
@@ -102,11 +101,12 @@ def digest(*texts: str) -> bytes:
     return h.digest()
 
 
-def record_digests(instruction: str, input: str, output: str) -> tuple[bytes, bytes]:
-    """digest(instruction, input, output) and digest(instruction, input), hashing each text once.
+def record_digests(instruction: str, input: str, output: str) -> tuple[bytes, bytes, bytes]:
+    """digest(instruction, input, output), digest(instruction, input) and digest(output),
+    encoding each text once.
 
-    Both hash the same stream, so two records with one prompt have one record digest exactly
-    when their outputs are the same.
+    The first two hash the same stream, so two records with one prompt have one record digest
+    exactly when their outputs are the same.
     """
     prompt = hashlib.blake2b(digest_size=16)
     prompt.update(instruction.encode("utf-8"))
@@ -114,6 +114,6 @@ def record_digests(instruction: str, input: str, output: str) -> tuple[bytes, by
     prompt.update(input.encode("utf-8"))
     prompt.update(b"\x00")
     whole = prompt.copy()
-    whole.update(output.encode("utf-8"))
-    whole.update(b"\x00")
-    return whole.digest(), prompt.digest()
+    text = output.encode("utf-8") + b"\x00"
+    whole.update(text)
+    return whole.digest(), prompt.digest(), hashlib.blake2b(text, digest_size=16).digest()

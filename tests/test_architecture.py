@@ -25,6 +25,7 @@ RANK = {
     "split": 7,
     "stats": 8,
     "emit": 9,
+    "parallel": 0,
     "pipeline": 10,
     "builds": 10,
     "diff": 11,
