@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from array import array
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -211,13 +212,21 @@ class _Layout:
             _sorted(groups, hashes, keys)
             bounds = [sum(row[:b]) for b in range(len(row) + 1)]
             placed = 0
+            last = len(row) - 1
             for g in groups:
                 size = sizes[g]
-                split_index = self._choose(placed, size, bounds, errors)
-                self.group_split[g] = split_index
-                for b in range(1, len(bounds) - 1):
-                    expected = min(max(bounds[b] - placed, 0), size)
-                    errors[b] += (size if split_index < b else 0) - expected
+                # The cell that holds the group's first record; a group inside it goes there
+                # and leaves every boundary's error as it was (the general case below
+                # computes the same).
+                cell = bisect.bisect_right(bounds, placed) - 1
+                if cell <= last and placed + size <= bounds[cell + 1]:
+                    self.group_split[g] = cell
+                else:
+                    split_index = self._choose(placed, size, bounds, errors)
+                    self.group_split[g] = split_index
+                    for b in range(1, len(bounds) - 1):
+                        expected = min(max(bounds[b] - placed, 0), size)
+                        errors[b] += (size if split_index < b else 0) - expected
                 if trace:
                     self.starts[g] = placed
                     self.stratum_sizes[g] = total

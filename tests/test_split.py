@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter
 from fractions import Fraction
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from compiler.split import apportion, split
+from compiler.split import _Layout, apportion, split
 
 F = Fraction
 NAMED_RATIOS = [
@@ -353,3 +354,24 @@ def test_stable_sizes_are_approximate(total, ratios, seed) -> None:
         spread = 6 * float(total * ratio * (1 - ratio)) ** 0.5 + 1
         assert abs(size - total * ratio) <= spread
         assert ratio or size == 0
+
+
+@SETTINGS
+@given(
+    st.lists(st.integers(0, 6), min_size=3, max_size=3),
+    st.integers(0, 20),
+    st.integers(1, 6),
+    st.lists(st.integers(-5, 5), min_size=4, max_size=4),
+)
+def test_group_inside_one_cell_goes_there_and_moves_no_error(
+    cells: list[int], placed: int, size: int, errors: list[int]
+) -> None:
+    """The layout's shortcut (a group inside one cell) agrees with the general rule."""
+    bounds = [sum(cells[:b]) for b in range(4)]
+    assume(placed + size <= bounds[-1])
+    cell = bisect.bisect_right(bounds, placed) - 1
+    assume(cell <= 2 and placed + size <= bounds[cell + 1])
+    assert _Layout._choose(placed, size, bounds, list(errors)) == cell
+    for b in range(1, 3):
+        expected = min(max(bounds[b] - placed, 0), size)
+        assert (size if cell < b else 0) - expected == 0
