@@ -66,7 +66,14 @@ def main() -> None:
 @OUT
 @SEED
 @click.option("--force", is_flag=True, help="Rebuild even when the build is up to date.")
-def build(project: Path, out: Path | None, seed: int | None, force: bool) -> None:
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one per usable CPU); the output is the same for any number.",
+)
+def build(project: Path, out: Path | None, seed: int | None, force: bool, jobs: int | None) -> None:
     """Compile the specs into build/ (skipped when nothing changed)."""
     from compiler.emit import check_output_dir
     from compiler.inputs import stale_reasons
@@ -91,7 +98,7 @@ def build(project: Path, out: Path | None, seed: int | None, force: bool) -> Non
     from compiler.pipeline import build as run_build
 
     try:
-        result = run_build(project, out_dir, seed)
+        result = run_build(project, out_dir, seed, jobs)
     except CompileError as exc:
         _fail(exc)
         return

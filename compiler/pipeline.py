@@ -145,7 +145,9 @@ class Work:
         self.stratum_of = _getter(split.stratify_by)
         self.facet_of = _getter(FACETS)
 
-    def tasks(self, size: int = CHUNK_RECORDS) -> list[tuple[int, int, int]]:
+    def tasks(self) -> list[tuple[int, int, int]]:
+        """(rule index, start, stop): every rule's records in runs of CHUNK_RECORDS."""
+        size = CHUNK_RECORDS
         return [
             (index, start, min(start + size, len(found)))
             for index, (_, found) in enumerate(self.rules)

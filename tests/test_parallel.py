@@ -1,0 +1,167 @@
+"""Worker processes change nothing but the time: the same bytes, errors and explanations for
+any number of jobs and any size of the runs handed to them, and no worker outlives its build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from compiler import pipeline
+from compiler.errors import CompileError
+from compiler.explain import explain
+from compiler.parallel import ordered_map
+from tests.conftest import ROOT, read_tree
+from tests.test_errors import ERROR_CASES, _prepare
+from tests.test_review import add_row
+
+# (jobs, records per run): in-process with the default runs, and forked workers with runs of
+# one record and of three, so that duplicates, conflicts and drops fall across run boundaries.
+MODES = [(1, pipeline.CHUNK_RECORDS), (2, 1), (2, 3), (1, 2)]
+
+
+def messy(project: Path) -> Path:
+    """The coding case with a duplicate, a conflict (same prompt, other output) and a record
+    that is too short."""
+    add_row(
+        project,
+        id="rs-worker-copy",
+        lang="rust",
+        code="std::thread::spawn(move || work(rx));",
+        answer="tokio::spawn(async move { work(rx).await });",
+    )
+    add_row(
+        project,
+        id="rs-worker-other",
+        lang="rust",
+        code="std::thread::spawn(move || work(rx));",
+        answer="tokio::task::spawn(async move { work(rx).await });",
+    )
+    add_row(project, id="py-tiny", lang="python", code="t.join()", answer="await t")
+    return project
+
+
+@pytest.fixture(params=["example", "coding", "minimal", "messy"])
+def project(request: pytest.FixtureRequest, case, example: Path) -> Path:
+    if request.param == "example":
+        return example
+    if request.param == "messy":
+        return messy(case("coding"))
+    return case(request.param)
+
+
+def test_every_number_of_jobs_builds_the_same_bytes(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trees = []
+    for jobs, chunk in MODES:
+        monkeypatch.setattr(pipeline, "CHUNK_RECORDS", chunk)
+        out = tmp_path / f"out-{jobs}-{chunk}"
+        pipeline.build(project, out, jobs=jobs)
+        trees.append(read_tree(out))
+    assert trees[0]["train.jsonl"]
+    for tree in trees[1:]:
+        assert tree == trees[0]
+
+
+def test_messy_project_counts_drops_and_conflicts_across_runs(
+    case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = messy(case("coding"))
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
+    metadata = pipeline.build(project, tmp_path / "out", jobs=2).metadata
+    assert {reason: d["records"] for reason, d in metadata["dropped"].items()} == {
+        "duplicate": 1,
+        "output_too_short": 1,
+    }
+    assert metadata["conflicts"]["records"] == 1
+
+
+def test_explain_is_the_same_with_workers(case, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = messy(case("coding"))
+    loaded = pipeline.load_project(project)
+    built = pipeline.build(project, jobs=1)
+    ids = [d["ids"][0] for d in built.metadata["dropped"].values()]
+    ids += [json.loads(line)["id"] for line in (project / "build/train.jsonl").open()][:3]
+    expected = [explain(loaded, record_id) for record_id in ids]
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
+    monkeypatch.setattr("compiler.explain.usable_cpus", lambda: 2)
+    assert [explain(loaded, record_id) for record_id in ids] == expected
+
+
+@pytest.mark.parametrize("name", ERROR_CASES)
+def test_bad_input_gives_the_same_errors_with_workers(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error corpus through forked workers, one record per run: the same diagnostics."""
+    project = _prepare(name, tmp_path, crlf=False)
+    expected = (ROOT / "tests/errors" / name / "expected.txt").read_text(encoding="utf-8")
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
+    with pytest.raises(CompileError) as raised:
+        pipeline.build(project, jobs=2)
+    count = len(raised.value.diagnostics)
+    assert raised.value.render() + "\n" + (f"{count} errors\n" if count > 1 else "") == expected
+
+
+def test_results_come_back_in_task_order() -> None:
+    def slow_first(task: int) -> int:
+        time.sleep(0.05 if task == 0 else 0)
+        return task * task
+
+    assert list(ordered_map(slow_first, list(range(20)), jobs=2)) == [t * t for t in range(20)]
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_workers_die_with_a_killed_build(case, tmp_path: Path) -> None:
+    """SIGKILL leaves no worker behind (they would hold the CPUs, and files open)."""
+    project = case("coding")
+    script = (
+        "import sys, time\n"
+        "from compiler import pipeline\n"
+        "pipeline.CHUNK_RECORDS = 1\n"
+        "work = pipeline.Work.__call__\n"
+        "def slow(self, task):\n"
+        "    time.sleep(0.2)\n"
+        "    return work(self, task)\n"
+        "pipeline.Work.__call__ = slow\n"
+        f"pipeline.build(__import__('pathlib').Path({str(project)!r}), jobs=2)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    end = time.monotonic() + 30
+    workers: set[int] = set()
+    while len(workers) < 2:
+        assert process.poll() is None, "the build ended before its workers started"
+        assert time.monotonic() < end, "no workers started"
+        workers = _children(process.pid)
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    end = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < end:
+        alive = {pid for pid in alive if _exists(pid)}
+        time.sleep(0.01)
+    assert not alive, f"workers {sorted(alive)} outlived the killed build"
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return status.exists() and status.read_text().split(") ")[-1][:1] != "Z"
