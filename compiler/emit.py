@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from compiler.errors import Location, fail
-from compiler.inputs import SEAL_KEY, seal
+from compiler.inputs import SEAL_KEY, drop_cache, seal
 from compiler.model import SPLITS, Record
 from compiler.split import Assignment
 
@@ -92,16 +92,6 @@ def _open(path: Path) -> IO[str]:
 _SYNC_EVERY = 64 << 20  # bytes written between syncs
 
 
-def _drop_cache(fd: int, length: int = 0) -> None:
-    """Let the system forget the file's cached pages (the first length bytes; 0: all).
-
-    Outputs of a million records are gigabytes: kept in the page cache they take memory that
-    every later write must find anew, which costs more than the writing itself.
-    """
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, 0, length, os.POSIX_FADV_DONTNEED)
-
-
 class _HashedFile:
     """A file written in binary with a large buffer, hashed as it is written, and synced to
     disk (its pages then dropped from the cache) every _SYNC_EVERY bytes."""
@@ -121,7 +111,7 @@ class _HashedFile:
     def sync(self) -> None:
         self.handle.flush()
         os.fsync(self.handle.fileno())
-        _drop_cache(self.handle.fileno())
+        drop_cache(self.handle.fileno())
         self.unsynced = 0
 
     def close(self) -> str:
@@ -188,7 +178,7 @@ class Writer:
                 path = self.staging / "tasks" / f"{task}.jsonl"
                 with open(path, "rb", buffering=1 << 20) as f:
                     while lines := f.readlines(_BLOCK):
-                        _drop_cache(f.fileno(), os.lseek(f.fileno(), 0, os.SEEK_CUR))
+                        drop_cache(f.fileno(), os.lseek(f.fileno(), 0, os.SEEK_CUR))
                         where = assignment.splits[index : index + len(lines)]
                         index += len(lines)
                         for k, (handle, mask) in enumerate(zip(split_files, masks, strict=True)):

@@ -35,6 +35,17 @@ def spec_files(root: Path) -> list[str]:
     return paths + yaml_files(root, "brands") + yaml_files(root, "specs/tasks")
 
 
+def drop_cache(fd: int, length: int = 0) -> None:
+    """Let the system forget the file's cached pages (the first length bytes; 0: all).
+
+    Outputs of a million records are gigabytes: kept in the page cache they take memory that
+    every later write must find anew, which costs more than the writing itself
+    (docs/benchmarks.md).
+    """
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, 0, length, os.POSIX_FADV_DONTNEED)
+
+
 def sha256_file(path: Path) -> str | None:
     """The file's sha256, read in chunks (outputs can be gigabytes); None when unreadable."""
     digest = hashlib.sha256()
@@ -44,10 +55,8 @@ def sha256_file(path: Path) -> str | None:
             while chunk := f.read(1 << 22):
                 digest.update(chunk)
                 read += len(chunk)
-                if read >= 1 << 26 and hasattr(os, "posix_fadvise"):
-                    # Let the system drop what was read: keeping gigabytes cached costs
-                    # more than reading them (see emit._drop_cache).
-                    os.posix_fadvise(f.fileno(), 0, read, os.POSIX_FADV_DONTNEED)
+                if read >= 1 << 26:
+                    drop_cache(f.fileno(), read)
     except OSError:
         return None
     return digest.hexdigest()

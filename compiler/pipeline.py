@@ -318,6 +318,8 @@ def compile_records(
     rules, expand_errors = expand(project)
     work = Work(project, rules, watch)
     gather = _Gather(rules, write, expand_errors)
+    # No more workers than runs' worth of records: a small project is built in this process.
+    jobs = min(jobs, -(-len(gather.ids) // CHUNK_RECORDS))
     for chunk in ordered_map(work, work.tasks(), jobs):
         gather.take(chunk)
     gather.expand_errors.raise_if_any()

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from compiler.hashing import collapse, digest, record_digests
 from compiler.model import CORE_METADATA, SPLITS
 from compiler.pipeline import build
 
@@ -83,8 +84,8 @@ def test_metadata_json_hashes_every_output(built: Path) -> None:
     meta = json.loads((built / "metadata.json").read_text("utf-8"))
     files = sorted(p.relative_to(built).as_posix() for p in built.rglob("*.jsonl"))
     assert sorted(meta["outputs"]) == files
-    for name, digest in meta["outputs"].items():
-        assert hashlib.sha256((built / name).read_bytes()).hexdigest() == digest
+    for name, sha in meta["outputs"].items():
+        assert hashlib.sha256((built / name).read_bytes()).hexdigest() == sha
     assert meta["records"]["total"] == sum(meta["records"][s] for s in SPLITS)
     assert sum(row["records"] for row in meta["counts"]) == meta["records"]["total"]
     text = (built / "metadata.json").read_text("utf-8")
@@ -122,3 +123,22 @@ def test_fast_encoder_equals_json_dumps(texts: list[str], metadata: dict) -> Non
     record = Record(texts[0], texts[1], texts[2], texts[3], metadata, rule=None)
     assert encode(record) == _encode_slow(record)
     assert json.loads(encode(record))["metadata"] == metadata
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8")), min_size=3, max_size=3))
+def test_record_digests_are_the_digests_of_the_texts(texts: list[str]) -> None:
+    """The duplicate key, the prompt key (group_by: prompt) and the output key (group_by:
+    output) are digest() of the texts: one hashing pass gives all three."""
+    instruction, input_, output = texts
+    assert record_digests(instruction, input_, output) == (
+        digest(instruction, input_, output),
+        digest(instruction, input_),
+        digest(output),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8")))
+def test_collapse_is_the_regular_expression(text: str) -> None:
+    assert collapse(text) == re.sub(r"\s+", " ", text).strip()

@@ -20,7 +20,7 @@ from compiler.explain import explain
 from compiler.parallel import ordered_map
 from tests.conftest import ROOT, read_tree
 from tests.test_errors import ERROR_CASES, _prepare
-from tests.test_review import add_row
+from tests.test_review import add_duplicate_and_short_rows, add_row
 
 # (jobs, records per run): in-process with the default runs, and forked workers with runs of
 # one record and of three, so that duplicates, conflicts and drops fall across run boundaries.
@@ -30,13 +30,7 @@ MODES = [(1, pipeline.CHUNK_RECORDS), (2, 1), (2, 3), (1, 2)]
 def messy(project: Path) -> Path:
     """The coding case with a duplicate, a conflict (same prompt, other output) and a record
     that is too short."""
-    add_row(
-        project,
-        id="rs-worker-copy",
-        lang="rust",
-        code="std::thread::spawn(move || work(rx));",
-        answer="tokio::spawn(async move { work(rx).await });",
-    )
+    add_duplicate_and_short_rows(project)
     add_row(
         project,
         id="rs-worker-other",
@@ -44,7 +38,6 @@ def messy(project: Path) -> Path:
         code="std::thread::spawn(move || work(rx));",
         answer="tokio::task::spawn(async move { work(rx).await });",
     )
-    add_row(project, id="py-tiny", lang="python", code="t.join()", answer="await t")
     return project
 
 
@@ -118,6 +111,35 @@ def test_results_come_back_in_task_order() -> None:
     assert list(ordered_map(slow_first, list(range(20)), jobs=2)) == [t * t for t in range(20)]
 
 
+class CountedTasks(list):
+    """A task list that counts how many tasks have been taken from it."""
+
+    taken = 0
+
+    def __iter__(self):  # type: ignore[override]
+        for task in super().__iter__():
+            CountedTasks.taken += 1
+            yield task
+
+
+def test_at_most_a_window_of_tasks_is_in_flight() -> None:
+    """A slow consumer holds back the workers: 2 x jobs + 2 tasks ahead, no more."""
+    tasks = CountedTasks(range(100))
+    results = ordered_map(abs, tasks, jobs=2)
+    assert next(results) == 0
+    time.sleep(0.2)
+    assert CountedTasks.taken <= 2 * 2 + 2 + 1
+    assert list(results) == list(range(1, 100))
+
+
+def test_a_project_of_one_run_starts_no_worker(case, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a worker process was started")
+
+    monkeypatch.setattr("compiler.parallel.ProcessPoolExecutor", refuse)
+    assert pipeline.build(case("coding"), jobs=2).metadata["records"]["total"] == 12
+
+
 def _children(pid: int) -> set[int]:
     found = set()
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -126,21 +148,31 @@ def _children(pid: int) -> set[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
-def test_workers_die_with_a_killed_build(case, tmp_path: Path) -> None:
-    """SIGKILL leaves no worker behind (they would hold the CPUs, and files open)."""
+@pytest.mark.parametrize("how", ["sigkill", "ctrl-c"])
+def test_workers_end_with_a_killed_or_interrupted_build(case, how: str) -> None:
+    """SIGKILL to the build leaves no worker behind (they would hold the CPUs, and files open);
+    Ctrl-C in a terminal (SIGINT to the whole process group) stops the build with one
+    "Aborted!" and no worker's traceback."""
     project = case("coding")
     script = (
         "import sys, time\n"
-        "from compiler import pipeline\n"
+        "from compiler import cli, pipeline\n"
         "pipeline.CHUNK_RECORDS = 1\n"
         "work = pipeline.Work.__call__\n"
         "def slow(self, task):\n"
         "    time.sleep(0.2)\n"
         "    return work(self, task)\n"
         "pipeline.Work.__call__ = slow\n"
-        f"pipeline.build(__import__('pathlib').Path({str(project)!r}), jobs=2)\n"
+        f"cli.main(['build', '-C', {str(project)!r}, '--jobs', '2'])\n"
     )
-    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     end = time.monotonic() + 30
     workers: set[int] = set()
     while len(workers) < 2:
@@ -148,14 +180,20 @@ def test_workers_die_with_a_killed_build(case, tmp_path: Path) -> None:
         assert time.monotonic() < end, "no workers started"
         workers = _children(process.pid)
         time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    if how == "sigkill":
+        process.send_signal(signal.SIGKILL)
+    else:
+        os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    if how == "ctrl-c":
+        assert (process.returncode, stderr) == (1, "\nAborted!\n")
+        assert not (project / "build").exists() and not (project / "build.staging").exists()
     end = time.monotonic() + 10
     alive = workers
     while alive and time.monotonic() < end:
         alive = {pid for pid in alive if _exists(pid)}
         time.sleep(0.01)
-    assert not alive, f"workers {sorted(alive)} outlived the killed build"
+    assert not alive, f"workers {sorted(alive)} outlived the build"
 
 
 def _exists(pid: int) -> bool:

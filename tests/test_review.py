@@ -61,6 +61,18 @@ def add_row(project: Path, **row: str) -> None:
         f.write(json.dumps(row) + "\n")
 
 
+def add_duplicate_and_short_rows(project: Path) -> None:
+    """Rows for a record equal to rs-worker's under another id, and a record too short."""
+    add_row(
+        project,
+        id="rs-worker-copy",
+        lang="rust",
+        code="std::thread::spawn(move || work(rx));",
+        answer="tokio::spawn(async move { work(rx).await });",
+    )
+    add_row(project, id="py-tiny", lang="python", code="t.join()", answer="await t")
+
+
 def records(build_dir: Path) -> dict[str, tuple[str, dict]]:
     """id -> (split, record) of a build folder, read straight from its split files."""
     found = {}
@@ -927,14 +939,7 @@ COPY = "refactor.from_threads.0613f8b1831e2ff6"
 
 
 def test_explain_a_duplicate_and_a_too_short_record(built: Path, cli) -> None:
-    add_row(
-        built,
-        id="rs-worker-copy",
-        lang="rust",
-        code="std::thread::spawn(move || work(rx));",
-        answer="tokio::spawn(async move { work(rx).await });",
-    )
-    add_row(built, id="py-tiny", lang="python", code="t.join()", answer="await t")
+    add_duplicate_and_short_rows(built)
     result = cli("build", "-C", built)
     assert result.stdout.endswith("(train 10, val 1, test 1; dropped 2) into build/\n")
     dropped = json.loads((built / "build/metadata.json").read_text())["dropped"]
