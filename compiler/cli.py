@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import json
 import signal
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,16 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While the block runs, SIGTERM unwinds like Ctrl-C; the caller's handler is restored."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def _out_dir(project: Path, out: Path | None) -> Path:
     return out if out is not None else project / "build"
 
@@ -76,14 +88,19 @@ def main() -> None:
 def build(project: Path, out: Path | None, seed: int | None, force: bool, jobs: int | None) -> None:
     """Compile the specs into build/ (skipped when nothing changed)."""
     from compiler.emit import check_output_dir
-    from compiler.inputs import stale_reasons
 
     out_dir = _out_dir(project, out)
     try:
         check_output_dir(project, out_dir)
     except CompileError as exc:
         _fail(exc)
-    signal.signal(signal.SIGTERM, _terminate)
+    with _sigterm_unwinds():
+        _build(project, out_dir, seed, force, jobs)
+
+
+def _build(project: Path, out_dir: Path, seed: int | None, force: bool, jobs: int | None) -> None:
+    from compiler.inputs import stale_reasons
+
     if out_dir.exists() and not force:
         reasons = stale_reasons(project, out_dir, seed)
         if not reasons:

@@ -10,7 +10,10 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import stat
+import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
@@ -123,10 +126,14 @@ class _HashedFile:
 class Writer:
     """Streams records into a staging folder beside the output folder, then swaps it in.
 
+    A context manager: entering takes the lock and makes the staging folder, leaving by any
+    exception (Ctrl-C and SIGTERM included) removes the staging folder and releases the lock,
+    so that an interrupt at any point leaves the output folder as it was and nothing beside it.
     An flock on the folder that holds the output folder keeps a second build out (the kernel
     drops it when a build dies, so no stale lock file exists); a staging folder left by a killed
-    build is removed.
-    The swap is one atomic exchange of the two folders where the system offers it.
+    build is removed. The swap is one atomic exchange of the two folders where the system
+    offers it; the swap and every clean-up run with interrupts held back (_held_interrupts),
+    so that a second Ctrl-C cannot cut them short.
     """
 
     def __init__(self, out_dir: Path) -> None:
@@ -137,17 +144,35 @@ class Writer:
         self.task_order: list[str] = []
         self.outputs: dict[str, str] = {}
         self.split_files: list[_HashedFile] = []
-        self._lock: int | None = _acquire_lock(out_dir)
+        self._lock: int | None = None
+        self._staged = False  # the staging folder may exist and is ours to remove
+
+    def __enter__(self) -> Writer:
         try:
-            _check_writable(out_dir)
-            for leftover in (self.staging, out_dir.with_name(out_dir.name + ".old")):
+            with _held_interrupts():
+                self._lock = _acquire_lock(self.out_dir)
+                self._staged = True
+            _check_writable(self.out_dir)
+            for leftover in (self.staging, self.out_dir.with_name(self.out_dir.name + ".old")):
                 if leftover.exists() or leftover.is_symlink():
-                    _remove(leftover)
+                    with _held_interrupts():
+                        _remove(leftover)
                     self.notes.append(f"removed {leftover.name}/ left by an interrupted build")
             (self.staging / "tasks").mkdir(parents=True)
-        except BaseException:
-            self._release()
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, OSError):
+                raise fail(
+                    Location(self.out_dir.name),
+                    f"cannot prepare {self.out_dir.name}/: {exc.strerror or exc}",
+                    "check the folder's permissions",
+                ) from None
             raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None:
+            self.abort()
 
     def add(self, task: str, lines: list[bytes]) -> None:
         """Append JSON lines (in id order) to tasks/<task>.jsonl."""
@@ -198,34 +223,67 @@ class Writer:
         return dict(sorted(self.outputs.items()))
 
     def finish(self, metadata: dict[str, Any]) -> None:
+        """Write metadata.json, sync, and swap the staging folder in: the build is done."""
         with _open(self.staging / "metadata.json") as f:
             f.write(seal(dump_json({**metadata, SEAL_KEY: "0" * 64})))
             f.flush()
             os.fsync(f.fileno())
         _fsync_dir(self.staging / "tasks")
         _fsync_dir(self.staging)
-        if self.out_dir.exists():
-            _exchange(self.staging, self.out_dir)
-            _fsync_dir(self.out_dir.parent)
-            _remove(self.staging)
-        else:
-            os.rename(self.staging, self.out_dir)
-            _fsync_dir(self.out_dir.parent)
-        self._release()
+        with _held_interrupts():
+            if self.out_dir.exists():
+                _exchange(self.staging, self.out_dir)
+                _fsync_dir(self.out_dir.parent)
+                _remove(self.staging)  # now the old build
+            else:
+                os.rename(self.staging, self.out_dir)
+                _fsync_dir(self.out_dir.parent)
+            self._staged = False
+            self._release()
 
     def abort(self) -> None:
-        for handle in [*self.tasks.values(), *self.split_files]:
-            if not handle.handle.closed:
-                with contextlib.suppress(OSError):
-                    handle.handle.close()
-        if self.staging.exists():
-            _remove(self.staging)
-        self._release()
+        """Remove the staging folder and release the lock; the output folder is untouched."""
+        with _held_interrupts():
+            for handle in [*self.tasks.values(), *self.split_files]:
+                if not handle.handle.closed:
+                    with contextlib.suppress(OSError):
+                        handle.handle.close()
+            if self._staged and (self.staging.exists() or self.staging.is_symlink()):
+                _remove(self.staging)
+            self._staged = False
+            self._release()
 
     def _release(self) -> None:
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
+
+
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _held_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back until the block is done, then deliver them as they came.
+
+    For the few steps that must not be cut in two: taking the lock, the swap, and removing a
+    staging folder. Python runs signal handlers in the main thread only, so elsewhere the
+    block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous: dict[int, Any] = {}
+    try:
+        for signum in _HELD_SIGNALS:
+            previous[signum] = signal.signal(signum, lambda got, frame: held.append(got))
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
 
 
 def _acquire_lock(out_dir: Path) -> int:
@@ -261,11 +319,12 @@ def _remove(path: Path) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with _held_interrupts():  # so that the descriptor is always closed
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 _RENAME_EXCHANGE = 2

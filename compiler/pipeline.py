@@ -360,33 +360,26 @@ def build(
     project = load_project(root, seed)
     out_dir = Path(out_dir) if out_dir is not None else root / "build"
     check_output_dir(root, out_dir)
+    writer = Writer(out_dir)
     try:
-        writer = Writer(out_dir)
+        with writer:
+            result = compile_records(
+                project, writer.add, jobs=usable_cpus() if jobs is None else jobs
+            )
+            outputs = writer.route(result.assignment)
+            metadata = metadata_document(
+                project,
+                result.checker.verdict,
+                result.assignment,
+                result.facets,
+                result.facet_of,
+                outputs,
+            )
+            writer.finish(metadata)
     except OSError as exc:
         raise fail(
             Location(out_dir.name),
-            f"cannot prepare {out_dir.name}/: {exc.strerror or exc}",
-            "check the folder's permissions",
+            f"cannot write {out_dir.name}/: {exc.strerror or exc}",
+            "free disk space or fix permissions; the previous build is untouched",
         ) from None
-    try:
-        result = compile_records(project, writer.add, jobs=usable_cpus() if jobs is None else jobs)
-        outputs = writer.route(result.assignment)
-        metadata = metadata_document(
-            project,
-            result.checker.verdict,
-            result.assignment,
-            result.facets,
-            result.facet_of,
-            outputs,
-        )
-        writer.finish(metadata)
-    except BaseException as exc:
-        writer.abort()
-        if isinstance(exc, OSError):
-            raise fail(
-                Location(out_dir.name),
-                f"cannot write {out_dir.name}/: {exc.strerror or exc}",
-                "free disk space or fix permissions; the previous build is untouched",
-            ) from None
-        raise
     return BuildResult(out_dir, metadata, tuple(writer.notes))

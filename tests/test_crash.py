@@ -179,15 +179,22 @@ class Trial:
     rebuild_seconds: float
 
 
-def kill_trial(large: Large, project: Path, delay: float) -> Trial:
-    """Kill a rebuild after `delay` seconds; check build/, `dsc check` and the next build."""
+def kill_trial(large: Large, project: Path, delay: float | None) -> Trial:
+    """Kill a rebuild after `delay` seconds (None: as soon as build.staging exists); check
+    build/, `dsc check` and the next build."""
     for leftover in ("build", "build.staging", "build.old"):
         if (project / leftover).exists():
             shutil.rmtree(project / leftover)
     shutil.copytree(large.old_build, project / "build")
 
     process = start_build(project, "--force")
-    time.sleep(delay)
+    frozen_staging = False
+    if delay is None:
+        wait_for(project / "build.staging", process)
+        process.send_signal(signal.SIGSTOP)
+        frozen_staging = (project / "build.staging").exists()
+    else:
+        time.sleep(delay)
     process.kill()
     process.communicate(timeout=TIMEOUT)
     assert process.returncode in (0, -signal.SIGKILL), process.returncode
@@ -197,6 +204,9 @@ def kill_trial(large: Large, project: Path, delay: float) -> Trial:
         f"killed after {delay:.3f} s: build/ is neither the old nor the new build"
     )
     outcome = "new" if tree == large.new else "old"
+    if frozen_staging:  # stopped, then killed, while the staging folder existed
+        assert process.returncode == -signal.SIGKILL
+        assert (project / "build.staging").is_dir()
     if process.returncode == 0:
         assert outcome == "new", "a build that finished left the old build in place"
     leftovers = tuple(
@@ -225,7 +235,7 @@ def kill_trial(large: Large, project: Path, delay: float) -> Trial:
     )
     assert entries(project) == BUILT
     return Trial(
-        delay,
+        -1.0 if delay is None else delay,
         process.returncode,
         outcome,
         leftovers,
@@ -258,8 +268,15 @@ def test_sigkill_at_random_points_leaves_old_or_new_build(large: Large, tmp_path
     assert len(trials) == TRIALS >= 20
     summary = sorted((round(t.delay, 3), t.outcome, t.leftovers) for t in trials)
     print("\n".join(map(str, summary)))
-    assert any(t.leftovers for t in trials), f"no kill hit the writing phase: {summary}"
-    assert any(t.outcome == "old" for t in trials), summary
+    # Two kills whose outcome does not depend on timing: at once (nothing written yet), and
+    # frozen while build.staging exists (the next build must remove it).
+    at_once = kill_trial(large, projects[0], 0.0)
+    assert (at_once.outcome, at_once.leftovers) == ("old", ())
+    for _ in range(5):  # until the build is frozen with build.staging there (at once, in practice)
+        while_writing = kill_trial(large, projects[0], None)
+        if while_writing.leftovers:
+            break
+    assert "build.staging" in while_writing.leftovers
 
 
 def test_stale_staging_beside_an_up_to_date_build_is_removed(large: Large, tmp_path: Path) -> None:
