@@ -42,9 +42,11 @@ SEED = click.option(
 
 def _fail(error: CompileError) -> None:
     click.echo(error.render(), err=True)
-    count = len(error.diagnostics)
-    if count > 1:
-        click.echo(f"{count} errors", err=True)
+    shown = len(error.diagnostics)
+    if error.more:
+        click.echo(f"{shown + error.more} errors ({error.more} more not shown)", err=True)
+    elif shown > 1:
+        click.echo(f"{shown} errors", err=True)
     sys.exit(1)
 
 

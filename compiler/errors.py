@@ -40,14 +40,23 @@ class Diagnostic:
 
 
 class CompileError(Exception):
-    """A user mistake in the project: one or more diagnostics, sorted by position."""
+    """A user mistake in the project: one or more diagnostics, sorted by position.
 
-    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic) -> None:
+    `more` counts the diagnostics found beyond those kept (Collector's limit).
+    """
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic, more: int = 0) -> None:
         if isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
         unique = {d.render(): d for d in diagnostics}
         self.diagnostics = sorted(unique.values(), key=Diagnostic.sort_key)
+        self.more = more
         super().__init__(self.render())
+
+    def __reduce__(self) -> tuple[type[CompileError], tuple[list[Diagnostic], int]]:
+        # Exception pickles self.args (the rendered text), which __init__ cannot take back:
+        # an error crossing a process boundary must arrive as itself.
+        return (type(self), (self.diagnostics, self.more))
 
     def render(self) -> str:
         return "\n".join(d.render() for d in self.diagnostics)
@@ -59,24 +68,28 @@ def fail(location: Location, message: str, hint: str = "") -> CompileError:
 
 
 class Collector:
-    """Gathers the diagnostics of one stage so that all of them are reported together."""
+    """Gathers the diagnostics of one stage so that all of them are reported together.
+
+    The first `limit` are kept (a million bad records must not make a million messages);
+    the others are counted in `more`, so that the count shown to the user is the true one.
+    """
 
     def __init__(self, limit: int = 200) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.limit = limit
+        self.more = 0
 
     def add(self, location: Location, message: str, hint: str = "") -> None:
-        if len(self.diagnostics) < self.limit:
-            self.diagnostics.append(Diagnostic(location, message, hint))
+        self.extend_all([Diagnostic(location, message, hint)])
 
     def extend(self, error: CompileError) -> None:
-        self.extend_all(error.diagnostics)
+        self.extend_all(error.diagnostics, error.more)
 
-    def extend_all(self, diagnostics: list[Diagnostic]) -> None:
-        for diagnostic in diagnostics:
-            if len(self.diagnostics) < self.limit:
-                self.diagnostics.append(diagnostic)
+    def extend_all(self, diagnostics: list[Diagnostic], more: int = 0) -> None:
+        room = max(self.limit - len(self.diagnostics), 0)
+        self.diagnostics.extend(diagnostics[:room])
+        self.more += max(len(diagnostics) - room, 0) + more
 
     def raise_if_any(self) -> None:
         if self.diagnostics:
-            raise CompileError(self.diagnostics)
+            raise CompileError(self.diagnostics, self.more)

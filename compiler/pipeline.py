@@ -117,6 +117,7 @@ class Chunk:
     made: int = 0
     failure: list[Diagnostic] = field(default_factory=list)  # the error that stopped the rule
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    more: int = 0  # diagnostics found beyond those kept (Collector's limit)
     drops: dict[int, str] = field(default_factory=dict)  # offset in the run -> reason
     keys: list[bytes] = field(default_factory=list)  # check.fingerprints
     prompts: list[bytes] = field(default_factory=list)
@@ -194,7 +195,7 @@ class Work:
             facet = facet_of(meta)
             facets.append(tuples.setdefault(facet, facet))
             lines.append(encode(record).encode("utf-8"))
-        chunk.diagnostics = errors.diagnostics
+        chunk.diagnostics, chunk.more = errors.diagnostics, errors.more
         return chunk
 
 
@@ -241,7 +242,7 @@ class _Gather:
     def take(self, chunk: Chunk) -> None:
         if chunk.rule in self.failed:
             return  # a template failed in an earlier run of this rule
-        self.check_errors.extend_all(chunk.diagnostics)
+        self.check_errors.extend_all(chunk.diagnostics, chunk.more)
         if chunk.failure:
             self.expand_errors.extend_all(chunk.failure)
             self.failed.add(chunk.rule)

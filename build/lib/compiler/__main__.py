@@ -1,0 +1,5 @@
+"""Run the command line as `python -m compiler`."""
+
+from compiler.cli import main
+
+main()

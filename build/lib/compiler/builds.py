@@ -1,0 +1,102 @@
+"""EDGE: read built records back, from a folder or from a git revision."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from compiler.errors import Location, fail
+from compiler.model import SPLITS
+
+Build = dict[str, tuple[str, dict[str, Any]]]  # record id -> (split, record)
+
+
+def parse_build(texts: dict[str, str], where: str) -> Build:
+    """Records of the split files, by id."""
+    records: Build = {}
+    for split_name in SPLITS:
+        for number, line in enumerate(texts.get(split_name, "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise fail(
+                    Location(f"{where}/{split_name}.jsonl", number, 1), f"not a JSON line: {exc}"
+                ) from None
+            if not isinstance(record, dict):
+                raise fail(
+                    Location(f"{where}/{split_name}.jsonl", number, 1),
+                    f"expected a JSON object (a record), found {type(record).__name__}",
+                )
+            records[str(record.get("id", f"{split_name}:{number}"))] = (split_name, record)
+    return records
+
+
+def read_folder(folder: Path) -> Build:
+    if not (folder / "metadata.json").is_file() and not (folder / "train.jsonl").is_file():
+        raise fail(
+            Location(str(folder)),
+            "not a dsc build folder (no metadata.json, no train.jsonl)",
+            "give folders written by dsc build, e.g. a copy of build/ made before a change",
+        )
+    texts = {}
+    for name in SPLITS:
+        path = folder / f"{name}.jsonl"
+        if path.is_file():
+            texts[name] = path.read_text(encoding="utf-8")
+    return parse_build(texts, folder.name or str(folder))
+
+
+def read_revision(project: Path, out_dir: Path, rev: str) -> Build:
+    """The build committed at a git revision (the folder out_dir, as it was at rev)."""
+    try:
+        top = _git(project, "rev-parse", "--show-toplevel").strip()
+    except (OSError, subprocess.CalledProcessError):
+        raise fail(
+            Location(str(project)),
+            "not inside a git repository",
+            "--rev needs a git checkout; compare two folders instead: dsc diff OLD NEW",
+        ) from None
+    try:
+        # A name starting with "-" would be read by git as an option.
+        if rev.startswith("-"):
+            raise subprocess.CalledProcessError(1, "git")
+        commit = _git(project, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+    except subprocess.CalledProcessError:
+        raise fail(
+            Location(""),
+            f"unknown revision {rev!r}",
+            "name a commit, branch or tag (git log --oneline, git branch -a); "
+            "fetch it first if it lives on a remote",
+        ) from None
+    try:
+        relative = PurePosixPath(out_dir.resolve().relative_to(Path(top).resolve()).as_posix())
+    except ValueError:
+        raise fail(
+            Location(str(out_dir)),
+            f"the folder is outside the git repository {top}",
+            "--rev compares a build folder of this repository with its committed version",
+        ) from None
+    texts = {}
+    for name in SPLITS:
+        path = (relative / f"{name}.jsonl").as_posix()
+        try:
+            texts[name] = _git(project, "show", f"{commit}:{path}")
+        except subprocess.CalledProcessError:
+            raise fail(
+                Location(path),
+                f"not committed at revision {rev!r}",
+                f"commit {relative.as_posix()}/ with the specs so that it can be compared; "
+                "or compare two folders: dsc diff OLD NEW",
+            ) from None
+    return parse_build(texts, f"{rev}:{relative.as_posix()}")
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, check=True, encoding="utf-8"
+    )
+    return done.stdout

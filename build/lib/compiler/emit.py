@@ -1,0 +1,375 @@
+"""EDGE: write records and metadata.json into a staging folder, then swap it into place."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import signal
+import stat
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any
+
+from compiler.errors import Location, fail
+from compiler.inputs import SEAL_KEY, drop_cache, seal
+from compiler.model import SPLITS, Record
+from compiler.split import Assignment
+
+_BLOCK = 1 << 22  # bytes of lines routed at a time
+_quote = json.encoder.encode_basestring  # the string encoder of json.dumps(ensure_ascii=False)
+
+
+def encode(record: Record) -> str:
+    """One record as one JSON line: fixed key order, UTF-8 text kept readable.
+
+    Byte-identical to json.dumps(..., ensure_ascii=False) of the record mapping (the golden
+    tests hold it to that), without building the mapping: this runs once per record.
+    """
+    try:
+        metadata = ", ".join(
+            f"{_quote(k)}: {'null' if v is None else _quote(v)}" for k, v in record.metadata.items()
+        )
+        return (
+            f'{{"id": {_quote(record.id)}, "instruction": {_quote(record.instruction)}, '
+            f'"input": {_quote(record.input)}, "output": {_quote(record.output)}, '
+            f'"metadata": {{{metadata}}}}}\n'
+        )
+    except TypeError:
+        return _encode_slow(record)
+
+
+def _encode_slow(record: Record) -> str:
+    return (
+        json.dumps(
+            {
+                "id": record.id,
+                "instruction": record.instruction,
+                "input": record.input,
+                "output": record.output,
+                "metadata": record.metadata,
+            },
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+        + "\n"
+    )
+
+
+def _inline(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def _json_lines(value: Any, indent: str, row: bool = False) -> str:
+    """Indented JSON in which short flat objects, and flat rows of a list, stay on one line."""
+    if not isinstance(value, (dict, list)):
+        return _inline(value)
+    members = value.values() if isinstance(value, dict) else value
+    flat = not any(isinstance(v, (dict, list)) for v in members)
+    if not value or (flat and (row or len(_inline(value)) <= 120)):
+        return _inline(value)
+    inner = indent + "  "
+    if isinstance(value, dict):
+        body = [f"{inner}{_inline(k)}: {_json_lines(v, inner)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(body) + f"\n{indent}}}"
+    body = [f"{inner}{_json_lines(v, inner, row=True)}" for v in value]
+    return "[\n" + ",\n".join(body) + f"\n{indent}]"
+
+
+def dump_json(value: Any) -> str:
+    """metadata.json text: fixed key order as given, UTF-8 kept readable, trailing newline."""
+    return _json_lines(value, "") + "\n"
+
+
+def _open(path: Path) -> IO[str]:
+    return open(path, "w", encoding="utf-8", newline="\n")
+
+
+_SYNC_EVERY = 64 << 20  # bytes written between syncs
+
+
+class _HashedFile:
+    """A file written in binary with a large buffer, hashed as it is written, and synced to
+    disk (its pages then dropped from the cache) every _SYNC_EVERY bytes."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 closed by close()
+        self.sha = hashlib.sha256()
+        self.unsynced = 0
+
+    def write_bytes(self, data: bytes) -> None:
+        self.handle.write(data)
+        self.sha.update(data)
+        self.unsynced += len(data)
+        if self.unsynced >= _SYNC_EVERY:
+            self.sync()
+
+    def sync(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        drop_cache(self.handle.fileno())
+        self.unsynced = 0
+
+    def close(self) -> str:
+        self.sync()
+        self.handle.close()
+        return self.sha.hexdigest()
+
+
+class Writer:
+    """Streams records into a staging folder beside the output folder, then swaps it in.
+
+    A context manager: entering takes the lock and makes the staging folder, leaving by any
+    exception (Ctrl-C and SIGTERM included) removes the staging folder and releases the lock,
+    so that an interrupt at any point leaves the output folder as it was and nothing beside it.
+    An flock on the folder that holds the output folder keeps a second build out (the kernel
+    drops it when a build dies, so no stale lock file exists); a staging folder left by a killed
+    build is removed. The swap is one atomic exchange of the two folders where the system
+    offers it; the swap and every clean-up run with interrupts held back (_held_interrupts),
+    so that a second Ctrl-C cannot cut them short.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.staging = out_dir.with_name(out_dir.name + ".staging")
+        self.notes: list[str] = []
+        self.tasks: dict[str, _HashedFile] = {}
+        self.task_order: list[str] = []
+        self.outputs: dict[str, str] = {}
+        self.split_files: list[_HashedFile] = []
+        self._lock: int | None = None
+        self._staged = False  # the staging folder may exist and is ours to remove
+
+    def __enter__(self) -> Writer:
+        try:
+            with _held_interrupts():
+                self._lock = _acquire_lock(self.out_dir)
+                self._staged = True
+            _check_writable(self.out_dir)
+            for leftover in (self.staging, self.out_dir.with_name(self.out_dir.name + ".old")):
+                if leftover.exists() or leftover.is_symlink():
+                    with _held_interrupts():
+                        _remove(leftover)
+                    self.notes.append(f"removed {leftover.name}/ left by an interrupted build")
+            (self.staging / "tasks").mkdir(parents=True)
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, OSError):
+                raise fail(
+                    Location(self.out_dir.name),
+                    f"cannot prepare {self.out_dir.name}/: {exc.strerror or exc}",
+                    "check the folder's permissions",
+                ) from None
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None:
+            self.abort()
+
+    def add(self, task: str, lines: list[bytes]) -> None:
+        """Append JSON lines (in id order) to tasks/<task>.jsonl."""
+        handle = self.tasks.get(task)
+        if handle is None:
+            handle = self.tasks[task] = _HashedFile(self.staging / "tasks" / f"{task}.jsonl")
+            self.task_order.append(task)
+        handle.write_bytes(b"".join(lines))
+
+    def route(self, assignment: Assignment) -> dict[str, str]:
+        """Write train/val/test by reading the per-task files back in id order.
+
+        Threads write and hash the three files while this one reads and sorts the lines
+        (both release the interpreter lock), and the task files are synced meanwhile.
+        """
+        for handle in self.tasks.values():
+            handle.handle.flush()
+        split_files = [_HashedFile(self.staging / f"{name}.jsonl") for name in SPLITS]
+        self.split_files = split_files
+        # One mask per split: the records' split numbers translated to 1 (this split) or 0.
+        numbers = bytes(range(len(SPLITS)))
+        masks = [bytes.maketrans(numbers, bytes(int(k == i) for i in numbers)) for k in numbers]
+        with ThreadPoolExecutor(len(SPLITS) + 1) as pool:
+            synced = {task: pool.submit(self.tasks[task].close) for task in self.task_order}
+            writing: list[Future[None] | None] = [None] * len(SPLITS)
+            index = 0
+            for task in sorted(self.task_order):
+                path = self.staging / "tasks" / f"{task}.jsonl"
+                with open(path, "rb", buffering=1 << 20) as f:
+                    while lines := f.readlines(_BLOCK):
+                        drop_cache(f.fileno(), os.lseek(f.fileno(), 0, os.SEEK_CUR))
+                        where = assignment.splits[index : index + len(lines)]
+                        index += len(lines)
+                        for k, (handle, mask) in enumerate(zip(split_files, masks, strict=True)):
+                            block = b"".join(itertools.compress(lines, where.translate(mask)))
+                            previous = writing[k]
+                            if previous is not None:
+                                previous.result()  # in order, and one block at a time
+                            writing[k] = pool.submit(handle.write_bytes, block)
+            for future in writing:
+                if future is not None:
+                    future.result()
+            closed = [pool.submit(handle.close) for handle in split_files]
+            for task, future in synced.items():
+                self.outputs[f"tasks/{task}.jsonl"] = future.result()
+            for name, future in zip(SPLITS, closed, strict=True):
+                self.outputs[f"{name}.jsonl"] = future.result()
+        return dict(sorted(self.outputs.items()))
+
+    def finish(self, metadata: dict[str, Any]) -> None:
+        """Write metadata.json, sync, and swap the staging folder in: the build is done."""
+        with _open(self.staging / "metadata.json") as f:
+            f.write(seal(dump_json({**metadata, SEAL_KEY: "0" * 64})))
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_dir(self.staging / "tasks")
+        _fsync_dir(self.staging)
+        with _held_interrupts():
+            if self.out_dir.exists():
+                _exchange(self.staging, self.out_dir)
+                _fsync_dir(self.out_dir.parent)
+                _remove(self.staging)  # now the old build
+            else:
+                os.rename(self.staging, self.out_dir)
+                _fsync_dir(self.out_dir.parent)
+            self._staged = False
+            self._release()
+
+    def abort(self) -> None:
+        """Remove the staging folder and release the lock; the output folder is untouched."""
+        with _held_interrupts():
+            for handle in [*self.tasks.values(), *self.split_files]:
+                if not handle.handle.closed:
+                    with contextlib.suppress(OSError):
+                        handle.handle.close()
+            if self._staged and (self.staging.exists() or self.staging.is_symlink()):
+                _remove(self.staging)
+            self._staged = False
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _held_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back until the block is done, then deliver them as they came.
+
+    For the few steps that must not be cut in two: taking the lock, the swap, and removing a
+    staging folder. Python runs signal handlers in the main thread only, so elsewhere the
+    block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous: dict[int, Any] = {}
+    try:
+        for signum in _HELD_SIGNALS:
+            previous[signum] = signal.signal(signum, lambda got, frame: held.append(got))
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
+
+
+def _acquire_lock(out_dir: Path) -> int:
+    parent = out_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise fail(
+            Location(out_dir.name),
+            f"another dsc build is writing {out_dir.name}/",
+            "wait for it to finish, then build again",
+        ) from None
+    return fd
+
+
+def _check_writable(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.stat().st_mode & stat.S_IWUSR:
+        raise fail(
+            Location(out_dir.name),
+            f"{out_dir.name}/ is read-only",
+            f"make it writable (chmod u+w {out_dir.name}) to rebuild it",
+        )
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    else:
+        shutil.rmtree(path)
+
+
+def _fsync_dir(path: Path) -> None:
+    with _held_interrupts():  # so that the descriptor is always closed
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(first: Path, second: Path) -> None:
+    """Swap two folders atomically (Linux renameat2); elsewhere, two renames."""
+    libc = _libc()
+    if libc is not None:
+        result = libc.renameat2(
+            -100, os.fsencode(first), -100, os.fsencode(second), _RENAME_EXCHANGE
+        )
+        if result == 0:
+            return
+    aside = second.with_name(second.name + ".old")
+    os.rename(second, aside)
+    os.rename(first, second)
+    os.rename(aside, first)
+
+
+def _libc() -> Any:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.renameat2.argtypes = [
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_uint,
+        ]
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+def check_output_dir(root: Path, out_dir: Path) -> None:
+    """Refuse an output folder that is a symbolic link or a file."""
+    where = Location(out_dir.name)
+    if out_dir.is_symlink():
+        raise fail(
+            where,
+            f"output folder {out_dir.name!r} is a symbolic link",
+            "remove the link; dsc writes only real folders",
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise fail(
+            where, f"output path {out_dir.name!r} exists and is not a folder", "move the file away"
+        )

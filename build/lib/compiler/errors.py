@@ -1,0 +1,82 @@
+"""Positions in spec files and the one user-facing error type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a project file; line and column are 1-based, 0 when unknown."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}"
+        return self.file
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem: where, what, and how to fix it."""
+
+    location: Location
+    message: str
+    hint: str = ""
+
+    def render(self) -> str:
+        where = str(self.location)
+        text = f"{where}: error: {self.message}" if where else f"error: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        loc = self.location
+        return (loc.file, loc.line, loc.column, self.message)
+
+
+class CompileError(Exception):
+    """A user mistake in the project: one or more diagnostics, sorted by position."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic) -> None:
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        unique = {d.render(): d for d in diagnostics}
+        self.diagnostics = sorted(unique.values(), key=Diagnostic.sort_key)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(d.render() for d in self.diagnostics)
+
+
+def fail(location: Location, message: str, hint: str = "") -> CompileError:
+    """Build a CompileError for one diagnostic (raise the result)."""
+    return CompileError(Diagnostic(location, message, hint))
+
+
+class Collector:
+    """Gathers the diagnostics of one stage so that all of them are reported together."""
+
+    def __init__(self, limit: int = 200) -> None:
+        self.diagnostics: list[Diagnostic] = []
+        self.limit = limit
+
+    def add(self, location: Location, message: str, hint: str = "") -> None:
+        if len(self.diagnostics) < self.limit:
+            self.diagnostics.append(Diagnostic(location, message, hint))
+
+    def extend(self, error: CompileError) -> None:
+        self.extend_all(error.diagnostics)
+
+    def extend_all(self, diagnostics: list[Diagnostic]) -> None:
+        for diagnostic in diagnostics:
+            if len(self.diagnostics) < self.limit:
+                self.diagnostics.append(diagnostic)
+
+    def raise_if_any(self) -> None:
+        if self.diagnostics:
+            raise CompileError(self.diagnostics)

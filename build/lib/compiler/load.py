@@ -1,0 +1,602 @@
+"""EDGE: read spec and data files into plain values, keeping every node's position."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from compiler.errors import CompileError, Location, fail
+
+SPEC_FILE_LIMIT = 4 * 1024 * 1024
+DATA_FILE_LIMIT = 64 * 1024 * 1024
+NODE_LIMIT = 200_000
+MAX_DEPTH = 64
+MAX_INT_DIGITS = 100
+# Control characters (YAML's reader refuses most; it counts NEL, U+2028 and U+2029 as line
+# breaks, which would shift every position after them) and non-characters.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+_CHAR_KIND = {
+    "\u2028": "line separator",
+    "\u2029": "paragraph separator",
+    "\ufffe": "non-character",
+    "\uffff": "non-character",
+}
+
+Path_ = tuple  # a JSON path inside a document: tuple of str keys and int indexes
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:map",
+}
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """How a scalar was written: its position, and its text when it was unquoted."""
+
+    line: int
+    column: int
+    plain: str | None = None
+    body_line: int = 0
+    body_column: int = 0
+
+
+@dataclass
+class Document:
+    """A parsed file: plain data plus the position of every value and mapping key."""
+
+    path: str
+    data: Any
+    sha256: str
+    values: dict[Path_, Scalar] = field(default_factory=dict)
+    keys: dict[Path_, Scalar] = field(default_factory=dict)
+
+    def at(self, path: Path_, key: bool = False) -> Location:
+        """The location of a value (or of its mapping key), walking up to the nearest known node."""
+        table = self.keys if key else self.values
+        path = tuple(path)
+        while path not in table and path:
+            path = path[:-1]
+            table = self.values
+        node = table.get(path)
+        if node is None:
+            return Location(self.path)
+        return Location(self.path, node.line, node.column)
+
+    def scalar(self, path: Path_) -> Scalar:
+        """The position record of a value (or of its nearest known parent)."""
+        path = tuple(path)
+        while path not in self.values and path:
+            path = path[:-1]
+        return self.values.get(path, Scalar(0, 0))
+
+    def plain(self, path: Path_) -> str | None:
+        node = self.values.get(tuple(path))
+        return node.plain if node else None
+
+
+def read_text(root: Path, relpath: str, limit: int, location: Location | None = None) -> str:
+    """Read a project file as UTF-8 text; decode errors are reported with line and column."""
+    path = root / relpath
+    where = location or Location(relpath)
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise fail(
+                where,
+                f"file is {size} bytes, over the limit of {limit} bytes",
+                "split it into smaller files",
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise fail(where, f"file not found: {relpath}", _similar_file(root, relpath)) from None
+    except IsADirectoryError:
+        raise fail(where, f"expected a file, found a directory: {relpath}") from None
+    except OSError as exc:
+        raise fail(where, f"cannot read {relpath}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")) + 1
+        raise fail(
+            Location(relpath, line, column),
+            f"invalid UTF-8 byte 0x{raw[exc.start]:02x}",
+            "save the file as UTF-8",
+        ) from None
+    if text.startswith("\ufeff"):
+        raise fail(
+            Location(relpath, 1, 1),
+            "file starts with a byte order mark (BOM)",
+            "save the file as UTF-8 without BOM",
+        )
+    return text
+
+
+def _similar_file(root: Path, relpath: str) -> str:
+    folder, _, name = relpath.rpartition("/")
+    try:
+        names = sorted(p.name for p in (root / folder).iterdir() if p.is_file())
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return f"did you mean {(folder + '/' if folder else '') + close[0]!r}?" if close else ""
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def parse_yaml(relpath: str, text: str) -> Document:
+    """Parse one YAML document with the safe loader's rules and keep positions."""
+    found = _CONTROL.search(text)
+    if found:
+        index = found.start()
+        line = text.count("\n", 0, index) + 1
+        column = index - (text.rfind("\n", 0, index) + 1) + 1
+        raise fail(
+            Location(relpath, line, column),
+            f"{_CHAR_KIND.get(found.group(), 'control character')} "
+            f"U+{ord(found.group()):04X} is not allowed",
+            "remove it, or write it as an escape in a double-quoted string",
+        )
+    loader = _SpecLoader(text)
+    try:
+        node = loader.get_single_node()
+    except _Refused as exc:
+        raise fail(
+            Location(relpath, exc.mark.line + 1, exc.mark.column + 1), exc.message, exc.hint
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(relpath, text, exc) from None
+    except yaml.YAMLError as exc:
+        raise fail(Location(relpath, 1, 1), f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        what = "file is empty" if not text.strip() else "file holds only comments"
+        raise fail(Location(relpath, 1, 1), what, "a spec file must hold a mapping")
+    doc = Document(relpath, None, sha256_text(text))
+    converter = _Converter(doc, text)
+    doc.data = converter.convert(node, ())
+    return doc
+
+
+class _Refused(Exception):
+    """YAML that parses but that a spec must not use; carries the mark of the offending event."""
+
+    def __init__(self, mark: yaml.Mark, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.mark, self.message, self.hint = mark, message, hint
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """The safe loader, refusing aliases where they are used and nesting beyond MAX_DEPTH.
+
+    Refusing an alias while composing stops an alias bomb before anything is copied, and
+    the depth bound keeps the recursive composer far from Python's recursion limit.
+    """
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            raise _Refused(
+                self.peek_event().start_mark,
+                "anchors and aliases are not supported",
+                "write the value out, or put shared data in a collection",
+            )
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Refused(
+                self.peek_event().start_mark,
+                f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
+                "flatten the data",
+            )
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+_TOKEN_NAMES = {
+    "<stream end>": "the end of the file",
+    "<block end>": "the end of the indented block",
+    "<block mapping start>": "a more indented mapping",
+    "<block sequence start>": "a more indented list",
+    "<block entry>": "a list item '-'",
+    "<scalar>": "a value",
+    "<key>": "a key",
+}
+
+
+def _syntax_error(relpath: str, text: str, exc: yaml.MarkedYAMLError) -> CompileError:
+    """A YAML syntax error at the place a person would fix it, with a hint where one helps."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    for token, words in _TOKEN_NAMES.items():
+        problem = problem.replace(f"'{token}'", words).replace(token, words)
+    mark = exc.problem_mark or exc.context_mark
+    context, opened = exc.context or "", exc.context_mark
+    hint = ""
+    if context == "expected a single document in the stream" and mark is not None:
+        return fail(
+            Location(relpath, mark.line + 1, mark.column + 1),
+            "file holds more than one YAML document",
+            "remove the '---' separator: one file is one document",
+        )
+    if context == "while scanning a quoted scalar" and opened is not None:
+        quote = text[opened.index] if opened.index < len(text) else '"'
+        mark, problem, hint = (
+            opened,
+            "the string quoted here is never closed",
+            (f"add the closing {quote}"),
+        )
+    elif "'\\t'" in problem:
+        problem = "a tab character cannot start a token here"
+        hint = "indent with spaces, not tabs"
+    elif (runaway := _runaway_quote(text, mark)) is not None:
+        hint = f"add the closing {runaway.style} on line {runaway.start_mark.line + 1}"
+        problem = (
+            f"the string quoted here runs on to line {runaway.end_mark.line + 1}, "
+            "where parsing fails"
+        )
+        mark = runaway.start_mark
+    elif context.startswith("while parsing a flow") and opened is not None:
+        bracket = text[opened.index] if opened.index < len(text) else "["
+        closing = {"[": "]", "{": "}"}.get(bracket, "]")
+        if "the end of the file" in problem:
+            mark, problem = opened, f"this '{bracket}' is never closed"
+            hint = f"add the closing '{closing}'"
+        else:
+            hint = (
+                f"inside the '{bracket}' opened at line {opened.line + 1}, column "
+                f"{opened.column + 1}: separate items with ',' and close it with '{closing}'"
+            )
+    elif context.startswith("while parsing a block") and opened is not None:
+        kind = "mapping" if "mapping" in context else "list"
+        hint = (
+            f"check the indentation of this line against the lines above it (the {kind} "
+            f"it belongs to starts at line {opened.line + 1}, column {opened.column + 1})"
+        )
+    elif "escape" in problem:
+        hint = "in double quotes write a backslash as \\\\, or use single quotes"
+    elif "mapping values are not allowed" in problem:
+        problem = "a ': ' cannot appear in an unquoted value here"
+        hint = "quote the value if it contains ': ', or check the indentation of the line"
+    if mark is None:
+        return fail(Location(relpath, 1, 1), f"invalid YAML: {problem}", hint)
+    return fail(Location(relpath, mark.line + 1, mark.column + 1), f"invalid YAML: {problem}", hint)
+
+
+def _runaway_quote(text: str, mark: yaml.Mark | None) -> yaml.ScalarToken | None:
+    """The quoted string just before a parse error when it spans lines: likely an unclosed quote."""
+    if mark is None:
+        return None
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= mark.index:
+                break
+            last = token
+    except yaml.YAMLError:
+        pass
+    if (
+        isinstance(last, yaml.ScalarToken)
+        and last.style in ('"', "'")
+        and last.end_mark.line > last.start_mark.line
+    ):
+        return last
+    return None
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org") else tag
+
+
+class _Converter:
+    """Turns composed YAML nodes into plain values, rejecting what a safe spec must not hold."""
+
+    def __init__(self, doc: Document, text: str) -> None:
+        self.doc = doc
+        self.text_lines = text.split("\n")
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.count = 0
+
+    def _loc(self, node: yaml.Node) -> Location:
+        return Location(self.doc.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def convert(self, node: yaml.Node, path: Path_) -> Any:
+        self.count += 1
+        if self.count > NODE_LIMIT:
+            raise fail(
+                self._loc(node),
+                f"file has more than {NODE_LIMIT} YAML nodes",
+                "split it into smaller files",
+            )
+        self.doc.values[path] = self._position(node)
+        if isinstance(node, yaml.MappingNode):
+            self._check_tag(node, "tag:yaml.org,2002:map")
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            self._check_tag(node, "tag:yaml.org,2002:seq")
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _check_tag(self, node: yaml.Node, standard: str) -> None:
+        if node.tag != standard:
+            raise fail(
+                self._loc(node),
+                f"YAML tag {_tag_name(node.tag)!r} is not allowed",
+                "specs may hold only plain strings, numbers, booleans, lists and mappings",
+            )
+
+    def _position(self, node: yaml.Node) -> Scalar:
+        """Where the node starts, and where the first character of a scalar's text stands."""
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        if not isinstance(node, yaml.ScalarNode):
+            return Scalar(line, column)
+        plain = node.value if node.style is None else None
+        if node.style == "|":
+            body = next(
+                (text for text in self.text_lines[line : node.end_mark.line + 1] if text.strip()),
+                "",
+            )
+            indent = len(body) - len(body.lstrip(" "))
+            return Scalar(line, column, None, line + 1, indent + 1)
+        if node.style == ">" or node.end_mark.line > node.start_mark.line:
+            # Folding joins lines, so template lines are not file lines: errors point at the
+            # start of the value (body_line 0) rather than at a wrong line.
+            return Scalar(line, column, plain)
+        if node.style in ('"', "'"):
+            return Scalar(line, column, None, line, column + 1)
+        return Scalar(line, column, plain, line, column)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first: dict[str, yaml.Mark] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise fail(
+                    self._loc(key_node), "merge keys ('<<') are not supported", "write the keys out"
+                )
+            if not isinstance(key_node, yaml.ScalarNode):
+                kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+                raise fail(
+                    self._loc(key_node),
+                    f"a mapping key must be a string, not a {kind}",
+                    "write the key as a plain name",
+                )
+            if key_node.tag != "tag:yaml.org,2002:str":
+                raise fail(
+                    self._loc(key_node),
+                    f"mapping key {key_node.value} is read as "
+                    f"{_KEY_TYPES.get(key_node.tag, _tag_name(key_node.tag))}, not a string",
+                    f'quote the key: "{key_node.value}"',
+                )
+            key = key_node.value
+            mark = key_node.start_mark
+            if key in first:
+                earlier = first[key]
+                where = (
+                    f"line {earlier.line + 1}"
+                    if earlier.line != mark.line
+                    else f"line {earlier.line + 1}, column {earlier.column + 1}"
+                )
+                raise fail(
+                    self._loc(key_node),
+                    f"duplicate key {key!r} (first defined at {where})",
+                    "remove one of them: YAML would silently keep only the last",
+                )
+            first[key] = mark
+            self.doc.keys[(*path, key)] = Scalar(mark.line + 1, mark.column + 1)
+            result[key] = self.convert(value_node, (*path, key))
+        return result
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        tag = node.tag
+        if tag == "tag:yaml.org,2002:timestamp":
+            raise fail(
+                self._loc(node),
+                f"unquoted date or time {node.value!r}",
+                f'quote it to keep it as text: "{node.value}"',
+            )
+        if tag not in _STANDARD_TAGS:
+            raise fail(
+                self._loc(node),
+                f"YAML tag {_tag_name(tag)!r} is not allowed",
+                "specs may hold only plain strings, numbers, booleans, lists and mappings",
+            )
+        if tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_DIGITS:
+            raise fail(
+                self._loc(node),
+                f"number {node.value[:20]}… has {len(node.value)} "
+                f"characters, over the limit of {MAX_INT_DIGITS}",
+                "quote it if it is meant as text",
+            )
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError) as exc:
+            raise fail(
+                self._loc(node),
+                f"cannot read value {node.value[:40]!r}: {exc}",
+                "quote it if it is meant as text",
+            ) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise fail(
+                self._loc(node),
+                f"{node.value!r} is not a finite number",
+                "NaN and infinity cannot be written to JSON; quote it if it is text",
+            )
+        if isinstance(value, str):
+            _check_surrogates(value, self._loc(node), self.text_lines)
+        return value
+
+
+_KEY_TYPES = {
+    "tag:yaml.org,2002:int": "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "a boolean",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "a date",
+}
+
+
+def _check_surrogates(value: str, location: Location, lines: list[str]) -> None:
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        column = location.column
+        text = lines[location.line - 1] if 0 < location.line <= len(lines) else ""
+        escape = re.compile(r"\\(u[dD][89a-fA-F][0-9a-fA-F]{2}|U0000[dD][89a-fA-F][0-9a-fA-F]{2})")
+        found = escape.search(text, max(location.column - 1, 0))
+        if found:
+            column = found.start() + 1
+        raise fail(
+            Location(location.file, location.line, column),
+            "string holds a lone surrogate escape",
+            "write the character itself, or a valid \\U escape",
+        )
+
+
+def load_yaml(root: Path, relpath: str) -> Document:
+    """Read and parse one YAML spec file of the project."""
+    return parse_yaml(relpath, read_text(root, relpath, SPEC_FILE_LIMIT))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a data file and the line it starts on."""
+
+    line: int
+    value: Any
+
+
+@dataclass(frozen=True)
+class DataFile:
+    path: str
+    sha256: str
+    rows: tuple[Row, ...]
+
+
+def load_data(root: Path, relpath: str, location: Location) -> DataFile:
+    """Read a JSONL, YAML or CSV data file of real examples."""
+    text = read_text(root, relpath, DATA_FILE_LIMIT, location)
+    suffix = relpath.rsplit(".", 1)[-1].lower() if "." in relpath else ""
+    if suffix == "jsonl":
+        rows = _jsonl_rows(relpath, text)
+    elif suffix in ("yaml", "yml"):
+        doc = parse_yaml(relpath, text)
+        if not isinstance(doc.data, list):
+            raise fail(doc.at(()), "a YAML data file must hold a list of rows")
+        rows = tuple(Row(doc.at((i,)).line, item) for i, item in enumerate(doc.data))
+    elif suffix == "csv":
+        rows = _csv_rows(relpath, text)
+    else:
+        raise fail(
+            location, f"unsupported data file type {relpath!r}", "use .jsonl, .yaml, .yml or .csv"
+        )
+    return DataFile(relpath, sha256_text(text), rows)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _jsonl_rows(relpath: str, text: str) -> tuple[Row, ...]:
+    rows = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(
+                line, parse_constant=_reject_constant, object_pairs_hook=_unique_pairs
+            )
+        except json.JSONDecodeError as exc:
+            raise fail(
+                Location(relpath, number, exc.colno),
+                f"invalid JSON: {exc.msg}",
+                "each line of a .jsonl file is one complete JSON value; strings need double quotes",
+            ) from None
+        except ValueError as exc:
+            raise fail(Location(relpath, number, 1), f"invalid JSON: {exc}") from None
+        except RecursionError:
+            raise fail(
+                Location(relpath, number, 1),
+                "invalid JSON: lists and objects are nested too deeply",
+                "flatten the data",
+            ) from None
+        rows.append(Row(number, value))
+    return tuple(rows)
+
+
+def _csv_rows(relpath: str, text: str) -> tuple[Row, ...]:
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    rows = []
+    try:
+        for row in reader:
+            if None in row or None in row.values():
+                fields = sum(v is not None for k, v in row.items() if k is not None)
+                fields += len(row.get(None) or ())
+                header = len(reader.fieldnames or ())
+                raise fail(
+                    Location(relpath, reader.line_num, 1),
+                    f"row has {fields} fields, the header has {header}",
+                    'quote a field that holds a comma: "a, b"',
+                )
+            rows.append(Row(reader.line_num, dict(row)))
+    except csv.Error as exc:
+        raise fail(Location(relpath, reader.line_num, 1), f"invalid CSV: {exc}") from None
+    return tuple(rows)
+
+
+def check_inside(root: Path, relpath: str, location: Location) -> None:
+    """Refuse a path that is absolute, climbs out of the project or links outside it."""
+    if not relpath or relpath.startswith("/") or "\\" in relpath or ":" in relpath[:3]:
+        raise fail(
+            location,
+            f"path {relpath!r} must be relative to the project",
+            "write it relative to the project folder, with '/' separators",
+        )
+    parts = relpath.split("/")
+    if ".." in parts:
+        raise fail(
+            location,
+            f"path {relpath!r} leaves the project",
+            "data files must live inside the project folder",
+        )
+    real_root = root.resolve()
+    target = (root / relpath).resolve()
+    if target != real_root and real_root not in target.parents:
+        raise fail(
+            location,
+            f"path {relpath!r} resolves outside the project (symbolic link)",
+            "copy the file into the project instead of linking to it",
+        )
+
+
+def raise_all(errors: list[CompileError]) -> None:
+    if errors:
+        raise CompileError([d for e in errors for d in e.diagnostics])

@@ -1,0 +1,135 @@
+"""Frozen data types that flow between the pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from compiler.errors import Location
+
+SPLITS = ("train", "val", "test")
+FIELDS = ("instruction", "input", "output")
+CORE_METADATA = ("task", "rule", "brand", "context", "platform", "quality")
+
+DEFAULT_LIMITS = {"instruction": (10, 1000), "input": (0, 4000), "output": (20, 4000)}
+DEFAULT_MAX_RECORDS = 5_000_000
+DEFAULT_MAX_RECORD_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-field length bounds in characters (Unicode code points after NFC)."""
+
+    instruction: tuple[int, int]
+    input: tuple[int, int]
+    output: tuple[int, int]
+
+    def of(self, name: str) -> tuple[int, int]:
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    method: str
+    ratios: tuple[tuple[str, Fraction], ...]
+    group_by: str
+    stratify_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    """specs/dataset.yaml, with every default filled in."""
+
+    name: str
+    description: str
+    seed: int
+    split: SplitConfig
+    limits: Limits
+    max_records: int
+    max_record_chars: int
+
+
+@dataclass(frozen=True)
+class Item:
+    """One member of a collection: the key that names it in record ids, and its value."""
+
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Template:
+    """Template text and where its first character stands in the spec file."""
+
+    text: str
+    location: Location
+    body_line: int
+    body_column: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one `each` name takes its items from.
+
+    kind is one of: items (inline, brands, contexts, collections, data files: fixed items),
+    field (a path into the item bound to another name of the same rule).
+    """
+
+    name: str
+    kind: str
+    location: Location
+    items: tuple[Item, ...] = ()
+    parent: str = ""
+    path: tuple[str, ...] = ()
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    task: str
+    id: str
+    location: Location
+    sources: tuple[Source, ...]
+    when: Template | None
+    pick: tuple[tuple[str, tuple[Template, ...]], ...]
+    sample: int | None
+    instruction: Template
+    input: Template | None
+    output: Template
+    metadata: tuple[tuple[str, Template | None], ...]
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class Brand:
+    id: str
+    location: Location
+    data: dict[str, Any]
+    do_not_use: tuple[str, ...]
+    must_include: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Project:
+    """Everything the specs declare, resolved and checked, ready to expand."""
+
+    config: Config
+    brands: dict[str, Brand]
+    rules: tuple[Rule, ...]
+    metadata_keys: tuple[str, ...]
+    inputs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One Alpaca record, with where it came from."""
+
+    id: str
+    instruction: str
+    input: str
+    output: str
+    metadata: dict[str, str | None]
+    rule: Rule = field(compare=False, repr=False)
+    bindings: tuple[tuple[str, str], ...] = ()
+    picks: tuple[tuple[str, int], ...] = ()

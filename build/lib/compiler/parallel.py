@@ -1,0 +1,93 @@
+"""EDGE: apply one function to a list of tasks in worker processes, results in task order.
+
+The workers are forked, so they start with everything the parent had built (the project, the
+compiled templates, the bindings) and receive only small task tuples. Results come back in
+task order whatever the number of workers, so what the caller does with them — and so every
+output byte — does not depend on it. At most `window` results are in flight at a time, which
+bounds memory when the caller is slower than the workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+_PR_SET_PDEATHSIG = 1
+_work: Callable[[Any], Any] | None = None
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity), at least 1."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def ordered_map(
+    work: Callable[[Task], Result], tasks: Sequence[Task], jobs: int
+) -> Iterator[Result]:
+    """work(task) for each task, in order; in `jobs` forked processes when jobs > 1.
+
+    With one job, one task, or no fork on this system, everything runs in this process.
+    """
+    if jobs <= 1 or len(tasks) <= 1 or not can_fork():
+        yield from map(work, tasks)
+        return
+    global _work
+    pool = ProcessPoolExecutor(
+        min(jobs, len(tasks)),
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(os.getpid(),),
+    )
+    window = 2 * jobs + 2
+    pending: deque[Future[Result]] = deque()
+    upcoming = iter(tasks)
+    try:
+        _work = work  # the workers are forked at the first submit, with this in hand
+        for task in upcoming:
+            pending.append(pool.submit(_call, task))
+            if len(pending) >= window:
+                break
+        _work = None
+        while pending:
+            result = pending.popleft().result()
+            for task in upcoming:
+                pending.append(pool.submit(_call, task))
+                break
+            yield result
+    finally:
+        _work = None
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _call(task: Any) -> Any:
+    assert _work is not None, "ordered_map's workers are forked with the work to do"
+    return _work(task)
+
+
+def _start_worker(parent: int) -> None:
+    """In each worker: leave Ctrl-C and SIGTERM to the parent, and die with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)

@@ -1,0 +1,258 @@
+"""Compile spec templates in the sandbox, with a fast path for plain substitutions."""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
+
+from compiler.errors import CompileError, Location, fail
+from compiler.model import Template
+from compiler.sandbox import ENV, MAX_STRING
+
+__all__ = ["ENV", "MAX_STRING", "Renderer", "compile_expression", "compile_template"]
+
+Renderer = Callable[[dict[str, Any]], str]
+
+
+def template_location(tpl: Template, line: int, column: int = 0) -> Location:
+    """Map a line and 0-based column inside a template to the spec file's line and column.
+
+    Without a body position (a folded or multi-line flow scalar, whose lines YAML joined) the
+    error points at the start of the value.
+    """
+    if not tpl.body_line:
+        return tpl.location
+    return Location(tpl.location.file, tpl.body_line + line - 1, max(tpl.body_column + column, 1))
+
+
+def _column_of(tpl: Template, line: int, needle: str) -> int:
+    """Where needle first stands as a whole word on a template line (0-based), else 0."""
+    lines = tpl.text.split("\n")
+    if needle and 0 < line <= len(lines):
+        before = r"\b" if needle[0].isalnum() or needle[0] == "_" else ""
+        after = r"\b" if needle[-1].isalnum() or needle[-1] == "_" else ""
+        found = re.search(before + re.escape(needle) + after, lines[line - 1])
+        if found:
+            return found.start()
+    return 0
+
+
+def compile_template(tpl: Template, what: str) -> Renderer:
+    """Compile a template; syntax errors point into the spec file."""
+    try:
+        compiled = ENV.from_string(tpl.text)
+        tree = ENV.parse(tpl.text)
+    except TemplateSyntaxError as exc:
+        raise fail(
+            template_location(tpl, exc.lineno or 1),
+            f"template syntax error in {what}: {exc.message}",
+            "see https://jinja.palletsprojects.com/templates/ for the syntax",
+        ) from None
+    fast = _fast_parts(tree)
+
+    def slow(context: dict[str, Any]) -> str:
+        chunks, size = [], 0
+        try:
+            for chunk in compiled.generate(context):
+                size += len(chunk)
+                if size > MAX_STRING:
+                    raise SecurityError(f"output is longer than {MAX_STRING} characters")
+                chunks.append(chunk)
+        except Exception as exc:
+            raise render_error(tpl, what, exc) from None
+        return "".join(chunks)
+
+    if fast is None:
+        return slow
+    return _fast_renderer(fast, slow)
+
+
+def literal_text(tpl: Template) -> str | None:
+    """What a template renders to when it is only text (no expression, tag or comment).
+
+    The same as its renderer's output for every context, so callers may render it once.
+    """
+    try:
+        fast = _fast_parts(ENV.parse(tpl.text))
+    except TemplateSyntaxError:
+        return None
+    if fast is None or not all(isinstance(part, str) for part in fast):
+        return None
+    return "".join(fast)
+
+
+def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], Any]:
+    try:
+        expression = ENV.compile_expression(tpl.text, undefined_to_none=False)
+    except TemplateSyntaxError as exc:
+        raise fail(
+            template_location(tpl, exc.lineno or 1),
+            f"expression syntax error in {what}: {exc.message}",
+            "a when is one Jinja expression, like example.lang == 'python'",
+        ) from None
+
+    def evaluate(context: dict[str, Any]) -> bool:
+        try:
+            return bool(expression(**context))
+        except Exception as exc:
+            raise render_error(tpl, what, exc, expression=True) from None
+
+    return evaluate
+
+
+_MISSING = object()
+# Names Jinja resolves itself rather than from the context: always take the slow path.
+_JINJA_NAMES = frozenset({"self", "loop", "super", "caller", "varargs", "kwargs"})
+
+
+def _fast_renderer(parts: list[str | tuple[str, ...]], slow: Renderer) -> Renderer:
+    """Render literal text and name.attr lookups in plain Python, else fall back to slow.
+
+    The function is this loop, unrolled into straight-line code for speed:
+
+        out = []
+        for part in parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value = context.get(part[0], MISSING)
+            for attr in part[1:]:
+                value = value.get(attr, MISSING) if type(value) is dict else MISSING
+            if type(value) is not str:
+                return slow(context)
+            out.append(value)
+        return "".join(out)
+
+    Every name, attribute and text is passed in as an argument: no template text becomes code.
+    """
+    params, args = ["MISSING", "slow", "type_", "str_", "dict_"], [_MISSING, slow, type, str, dict]
+    body, joined = [], []
+    for i, part in enumerate(parts):
+        if isinstance(part, str):
+            params.append(f"text{i}")
+            args.append(part)
+            joined.append(f"text{i}")
+            continue
+        params.append(f"name{i}")
+        args.append(part[0])
+        body.append(f"value = context.get(name{i}, MISSING)")
+        for j, attr in enumerate(part[1:]):
+            params.append(f"attr{i}_{j}")
+            args.append(attr)
+            body.append(
+                f"value = value.get(attr{i}_{j}, MISSING) if type_(value) is dict_ else MISSING"
+            )
+        body += ["if type_(value) is not str_:", "    return slow(context)", f"value{i} = value"]
+        joined.append(f"value{i}")
+    body.append(f"return ''.join([{', '.join(joined)}])")
+    source = (
+        f"def make({', '.join(params)}):\n    def render(context):\n"
+        + "".join(f"        {line}\n" for line in body)
+        + "    return render\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<dsc-fast-template>", "exec"), namespace)
+    return namespace["make"](*args)
+
+
+def _fast_parts(tree: nodes.Template) -> list[str | tuple[str, ...]] | None:
+    """Literal text and name.attr lookups only, or None when the template needs Jinja."""
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None if tree.body else [""]
+    parts: list[str | tuple[str, ...]] = []
+    for node in tree.body[0].nodes:
+        if isinstance(node, nodes.TemplateData):
+            parts.append(node.data)
+            continue
+        chain: list[str] = []
+        while isinstance(node, nodes.Getattr):
+            chain.append(node.attr)
+            node = node.node
+        if not isinstance(node, nodes.Name) or node.ctx != "load" or node.name in _JINJA_NAMES:
+            return None
+        parts.append((node.name, *reversed(chain)))
+    return parts
+
+
+def render_error(
+    tpl: Template, what: str, exc: BaseException, expression: bool = False
+) -> CompileError:
+    """A template failure as a positioned error in the spec file.
+
+    Jinja maps template tracebacks to template lines; expressions (`when`) are one line.
+    """
+    if isinstance(exc, CompileError):
+        return exc
+    line = 1
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == "<template>" and not expression:
+            line = lineno
+    if isinstance(exc, UndefinedError):
+        return _undefined(tpl, what, line, str(exc))
+    if isinstance(exc, SecurityError):
+        names = re.findall(r"'([^']*)'", str(exc))
+        where = template_location(tpl, line, _column_of(tpl, line, names[0] if names else ""))
+        escape = "unsafe" in str(exc) or "not safely callable" in str(exc)
+        return fail(
+            where,
+            f"unsafe operation in {what}: {str(exc).rstrip('.')}",
+            "templates run in a sandbox: no access to internals, files or the environment"
+            if escape
+            else "templates are bounded so that a spec cannot exhaust memory "
+            "or time: make the result smaller, or let each do the repeating",
+        )
+    if isinstance(
+        exc,
+        (
+            TemplateError,
+            TypeError,
+            ValueError,
+            ArithmeticError,
+            LookupError,
+            OverflowError,
+            RecursionError,
+            MemoryError,
+        ),
+    ):
+        return fail(template_location(tpl, line), f"template error in {what}: {exc}")
+    raise exc
+
+
+_NO_ATTRIBUTE = re.compile(r"'(\w+) object' has no attribute '([^']*)'")
+_NAME_HINT = "check the spelling; a template sees its each and pick names, keys, task and rule"
+
+
+def _undefined(tpl: Template, what: str, line: int, message: str) -> CompileError:
+    """Name the undefined variable or key, and point at it in the template text."""
+    missing = _NO_ATTRIBUTE.fullmatch(message)
+    if missing is None:
+        names = re.findall(r"'([^']*)'", message)
+        needle = names[-1] if names else ""
+        where = template_location(tpl, line, _column_of(tpl, line, needle))
+        if message.endswith(" is undefined") and names:
+            return fail(where, f"undefined name {needle!r} in {what}", _NAME_HINT)
+        return fail(where, f"undefined value in {what}: {message}", _NAME_HINT)
+    kind, key = missing.groups()
+    lines = tpl.text.split("\n")
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    chain = re.search(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*\." + re.escape(key) + r"\b", text)
+    where = template_location(
+        tpl, line, chain.end() - len(key) if chain else _column_of(tpl, line, key)
+    )
+    expression = f" ({chain.group()})" if chain else ""
+    if kind == "dict":
+        shown = f"{chain.group() if chain else 'x.' + key} | default('')"
+        return fail(
+            where,
+            f"undefined key {key!r} in {what}{expression}",
+            "check the spelling; if only some items have it, write "
+            + (shown if what == "when" else f"{{{{ {shown} }}}}"),
+        )
+    return fail(
+        where, f"undefined attribute {key!r} of a {kind} value in {what}{expression}", _NAME_HINT
+    )

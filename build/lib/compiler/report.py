@@ -1,0 +1,151 @@
+"""Format diffs and explanations for people: plain or coloured text, and markdown."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import click
+
+from compiler.diff import Diff
+
+SHOWN = 200
+OPEN_UP_TO = 10
+
+
+def _short(text: Any, width: int = 72) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def summary(result: Diff) -> str:
+    if result.empty:
+        return "no differences"
+    return (
+        f"{len(result.added)} added, {len(result.removed)} removed, "
+        f"{len(result.changed)} changed, {len(result.moved)} moved between splits"
+    )
+
+
+def _delta(old: int, new: int) -> str:
+    return f"{old} -> {new} ({new - old:+d})"
+
+
+def diff_text(result: Diff) -> str:
+    """Text for a terminal; click strips the colours when stdout is not one."""
+    lines = [summary(result)]
+    if any(result.counts.values()):
+        lines.append("counts:")
+        for dimension, values in result.counts.items():
+            for value, (old, new) in values.items():
+                lines.append(f"  {dimension:<8} {value}: {_delta(old, new)}")
+    sections = (
+        ("added", result.added, "+", "green"),
+        ("removed", result.removed, "-", "red"),
+    )
+    for title, items, mark, colour in sections:
+        if items:
+            lines.append(f"{title}:")
+            lines += [
+                click.style(f"  {mark} {i} [{s}] {_short(r.get('instruction', ''))}", fg=colour)
+                for i, s, r in items[:SHOWN]
+            ]
+            lines += _more(len(items))
+    if result.changed:
+        lines.append("changed:")
+        for change in result.changed[:SHOWN]:
+            where = (
+                change.new_split
+                if change.old_split == change.new_split
+                else f"{change.old_split} -> {change.new_split}"
+            )
+            lines.append(click.style(f"  ~ {change.id} [{where}]", fg="yellow"))
+            for name, old, new in change.fields:
+                lines.append(f"      {name}:")
+                lines += [click.style(f"        - {t}", fg="red") for t in _lines(old)]
+                lines += [click.style(f"        + {t}", fg="green") for t in _lines(new)]
+        lines += _more(len(result.changed))
+    if result.moved:
+        lines.append("moved:")
+        lines += [f"  > {i}: {o} -> {n}" for i, o, n in result.moved[:SHOWN]]
+        lines += _more(len(result.moved))
+    return "\n".join(lines)
+
+
+def _lines(value: Any) -> list[str]:
+    return ["null"] if value is None else str(value).split("\n")
+
+
+def _more(count: int) -> list[str]:
+    return [f"  … and {count - SHOWN} more"] if count > SHOWN else []
+
+
+def _details(title: str, count: int, body: list[str]) -> list[str]:
+    state = " open" if count <= OPEN_UP_TO else ""
+    more = [f"- … and {count - SHOWN} more"] if count > SHOWN else []
+    return [
+        f"<details{state}><summary>{title} ({count})</summary>",
+        "",
+        *body,
+        *more,
+        "",
+        "</details>",
+        "",
+    ]
+
+
+def _code(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _cell(text: str) -> str:
+    """A code span inside a table cell, where a bare | would end the cell."""
+    return _code(text).replace("|", "\\|")
+
+
+def _plain(text: Any) -> str:
+    """A one-line summary as markdown text: HTML such as </details> must not end the fold."""
+    return html.escape(_short(text), quote=False)
+
+
+def _fence(body: list[str]) -> str:
+    """A code fence longer than any run of backticks in the body (outputs often hold code)."""
+    longest = max((len(run) for line in body for run in re.findall("`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def diff_markdown(result: Diff) -> str:
+    """Markdown ready to paste as a pull-request comment; long lists are folded."""
+    lines = [f"### dsc diff: {summary(result)}", ""]
+    rows = [(d, v, o, n) for d, values in result.counts.items() for v, (o, n) in values.items()]
+    if rows:
+        lines += ["| dimension | value | old | new | Δ |", "|---|---|---:|---:|---:|"]
+        lines += [f"| {d} | {_cell(v)} | {o} | {n} | {n - o:+d} |" for d, v, o, n in rows]
+        lines.append("")
+    for title, items in (("Added", result.added), ("Removed", result.removed)):
+        if items:
+            body = [
+                f"- {_code(i)} ({s}): {_plain(r.get('instruction', ''))}"
+                for i, s, r in items[:SHOWN]
+            ]
+            lines += _details(title, len(items), body)
+    if result.changed:
+        body = []
+        for change in result.changed[:SHOWN]:
+            where = (
+                change.new_split
+                if change.old_split == change.new_split
+                else f"{change.old_split} → {change.new_split}"
+            )
+            block = []
+            for name, old, new in change.fields:
+                block.append(f"@@ {name} @@")
+                block += [f"- {t}" for t in _lines(old)] + [f"+ {t}" for t in _lines(new)]
+            fence = _fence(block)
+            body += [f"**{_code(change.id)}** ({where})", "", fence + "diff", *block, fence, ""]
+        lines += _details("Changed", len(result.changed), body[:-1])
+    if result.moved:
+        body = [f"- {_code(i)}: {o} → {n}" for i, o, n in result.moved[:SHOWN]]
+        lines += _details("Moved between splits", len(result.moved), body)
+    return "\n".join(lines).rstrip("\n")

@@ -1,0 +1,479 @@
+"""Turn validated spec documents into one Project: brands, contexts, collections and rules."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+from compiler.errors import Collector, CompileError, Location
+from compiler.load import DataFile, Document
+from compiler.model import (
+    CORE_METADATA,
+    DEFAULT_LIMITS,
+    DEFAULT_MAX_RECORD_CHARS,
+    DEFAULT_MAX_RECORDS,
+    FIELDS,
+    SPLITS,
+    Brand,
+    Config,
+    Item,
+    Limits,
+    Project,
+    Rule,
+    Source,
+    SplitConfig,
+    Template,
+)
+from compiler.validate import suggest
+
+RESERVED_NAMES = (
+    "brands",
+    "contexts",
+    "keys",
+    "task",
+    "rule",
+    "loop",
+    "range",
+    "dict",
+    "self",
+    "super",
+    "caller",
+    "varargs",
+    "kwargs",
+)
+
+
+def items_of(value: Any) -> tuple[Item, ...] | None:
+    """The members of a list or mapping; None for anything else.
+
+    List members are keyed by their `id` when they are mappings that have one, else by
+    position; mapping entries by their key, in sorted order.
+    """
+    if isinstance(value, list):
+        return tuple(
+            Item(str(v["id"]) if isinstance(v, dict) and "id" in v else str(i), v)
+            for i, v in enumerate(value)
+        )
+    if isinstance(value, dict):
+        return tuple(Item(k, value[k]) for k in sorted(value))
+    return None
+
+
+def data_file_refs(task_docs: list[Document]) -> list[tuple[str, Location]]:
+    """The data files the rules read, with the place each is named, in a stable order."""
+    refs = {}
+    for doc in task_docs:
+        for r, rule in enumerate(doc.data.get("rules", [])):
+            for name, source in (rule.get("each") or {}).items():
+                if isinstance(source, dict) and set(source) == {"file"}:
+                    path = posixpath.normpath(source["file"]) if source["file"] else ""
+                    refs.setdefault(path, doc.at(("rules", r, "each", name, "file")))
+    return sorted(refs.items())
+
+
+def template(doc: Document, path: tuple) -> Template:
+    pos = doc.scalar(path)
+    value = doc.data
+    for part in path:
+        value = value[part]
+    return Template(value, doc.at(path), pos.body_line, pos.body_column)
+
+
+def _config(doc: Document, errors: Collector) -> Config:
+    data = doc.data
+    split = data.get("split", {})
+    ratios_data = split.get("ratios", {"train": 0.8, "val": 0.1, "test": 0.1})
+    ratios = tuple((name, Fraction(repr(ratios_data[name]))) for name in SPLITS)
+    if sum(r for _, r in ratios) != 1:
+        total = " + ".join(repr(ratios_data[name]) for name in SPLITS)
+        errors.add(
+            doc.at(("split", "ratios")),
+            f"split ratios must sum to 1, not {total}",
+            "for example train: 0.8, val: 0.1, test: 0.1",
+        )
+    limits = data.get("limits", {})
+    return Config(
+        name=data["name"],
+        description=data.get("description", ""),
+        seed=data["seed"],
+        split=SplitConfig(
+            method=split.get("method", "stratified"),
+            ratios=ratios,
+            group_by=split.get("group_by", "output"),
+            stratify_by=tuple(split.get("stratify_by", ["task"])),
+        ),
+        limits=_limits(DEFAULT_LIMITS, limits, doc, ("limits",), errors),
+        max_records=limits.get("max_records", DEFAULT_MAX_RECORDS),
+        max_record_chars=limits.get("max_record_chars", DEFAULT_MAX_RECORD_CHARS),
+    )
+
+
+def _limits(base: Any, data: dict, doc: Document, path: tuple, errors: Collector) -> Limits:
+    values = {}
+    for name in FIELDS:
+        low, high = base[name] if isinstance(base, dict) else base.of(name)
+        given = data.get(name, {})
+        low, high = given.get("min", low), given.get("max", high)
+        if low > high and given:
+            # Reported where min or max is written, not again in every file that inherits it.
+            errors.add(
+                doc.at((*path, name)),
+                f"limits.{name}: min {low} is greater than max {high}",
+                "raise max or lower min",
+            )
+        values[name] = (low, high)
+    return Limits(**values)
+
+
+def _collections(doc: Document, errors: Collector) -> dict[str, tuple[Item, ...]]:
+    collections = {}
+    for name, value in doc.data.get("collections", {}).items():
+        items = items_of(value)
+        _check_unique(
+            items,
+            lambda i, n=name: doc.at(("collections", n, i, "id")),
+            f" in collections.{name}",
+            errors,
+        )
+        collections[name] = items
+    return collections
+
+
+def _check_unique(
+    items: tuple[Item, ...] | None, where: Callable[[int], Location], scope: str, errors: Collector
+) -> None:
+    """Two items with one key would make two records with one id: report the second."""
+    first: dict[str, Location] = {}
+    for index, item in enumerate(items or ()):
+        location = where(index)
+        if item.key in first:
+            earlier = first[item.key]
+            at = (
+                f"line {earlier.line}"
+                if earlier.file == location.file
+                else f"{earlier.file}:{earlier.line}"
+            )
+            errors.add(
+                location,
+                f"duplicate id {item.key!r}{scope} (first used at {at})",
+                "ids name records: give every item its own id",
+            )
+        else:
+            first[item.key] = location
+
+
+def _stem(doc: Document) -> str:
+    return posixpath.splitext(posixpath.basename(doc.path))[0]
+
+
+def _check_file_name(doc: Document, key: str, what: str, errors: Collector) -> None:
+    """A brand or task file is named after its id, so that ids and files cannot disagree."""
+    name = doc.data[key]
+    if name != _stem(doc):
+        folder = posixpath.dirname(doc.path)
+        errors.add(
+            doc.at((key,)),
+            f"{what} {name!r} does not match its file name",
+            f"rename the file to {folder}/{name}.yaml or set {key}: {_stem(doc)}",
+        )
+
+
+def _brands(docs: list[Document], errors: Collector) -> dict[str, Brand]:
+    brands: dict[str, Brand] = {}
+    for doc in docs:
+        data = doc.data
+        brand_id = data["id"]
+        _check_file_name(doc, "id", "brand id", errors)
+        if brand_id in brands:
+            first = brands[brand_id].location
+            errors.add(
+                doc.at(("id",)),
+                f"duplicate brand id {brand_id!r} (first defined at {first})",
+                "brands/<id>.yaml and brands/<id>.yml name the same brand: keep one",
+            )
+            continue
+        brands[brand_id] = Brand(
+            brand_id,
+            doc.at(("id",)),
+            data,
+            tuple(data.get("do_not_use", [])),
+            tuple(data.get("must_include", [])),
+        )
+    return brands
+
+
+def _contexts(doc: Document | None, errors: Collector) -> tuple[Item, ...]:
+    if doc is None:
+        return ()
+    seen: dict[str, Location] = {}
+    items = []
+    for i, ctx in enumerate(doc.data["contexts"]):
+        where = doc.at(("contexts", i, "id"))
+        if ctx["id"] in seen:
+            errors.add(
+                where,
+                f"duplicate context id {ctx['id']!r} (first defined at {seen[ctx['id']]})",
+                "give each context its own id",
+            )
+            continue
+        seen[ctx["id"]] = where
+        items.append(Item(ctx["id"], ctx))
+    return tuple(sorted(items, key=lambda item: item.key))
+
+
+class _Scope:
+    """The names a rule's `each` can refer to."""
+
+    def __init__(
+        self,
+        brands: tuple[Item, ...],
+        contexts: tuple[Item, ...],
+        collections: dict[str, tuple[Item, ...]],
+        data: dict[str, DataFile],
+    ) -> None:
+        self.named = {"brands": brands, "contexts": contexts, **collections}
+        self.data = data
+
+
+def resolve(
+    dataset: Document,
+    contexts: Document | None,
+    brand_docs: list[Document],
+    task_docs: list[Document],
+    data_files: dict[str, DataFile],
+) -> Project:
+    """Check cross-references between the spec files and build the Project."""
+    errors = Collector()
+    config = _config(dataset, errors)
+    brands = _brands(brand_docs, errors)
+    context_items = _contexts(contexts, errors)
+    brand_items = tuple(Item(b, brands[b].data) for b in sorted(brands))
+    global_collections = _collections(dataset, errors)
+    rules: list[Rule] = []
+    extra_keys: set[str] = set()
+    tasks_seen: dict[str, Location] = {}
+    for doc in task_docs:
+        task = doc.data["task"]
+        _check_file_name(doc, "task", "task name", errors)
+        if task in tasks_seen:
+            errors.add(
+                doc.at(("task",)),
+                f"duplicate task {task!r} (first defined at {tasks_seen[task]})",
+                "specs/tasks/<task>.yaml and .yml name the same task: keep one",
+            )
+            continue
+        tasks_seen[task] = doc.at(("task",))
+        local = _collections(doc, errors)
+        scope = _Scope(brand_items, context_items, {**global_collections, **local}, data_files)
+        limits = _limits(config.limits, doc.data.get("limits", {}), doc, ("limits",), errors)
+        defaults = doc.data.get("defaults", {})
+        _check_metadata_keys(doc, ("defaults",), defaults, errors)
+        extra_keys.update(defaults)
+        ids: dict[str, Location] = {}
+        for r, rule_data in enumerate(doc.data["rules"]):
+            where = doc.at(("rules", r, "id"))
+            if rule_data["id"] in ids:
+                errors.add(
+                    where,
+                    f"duplicate rule id {rule_data['id']!r} in task {task!r} "
+                    f"(first defined at {ids[rule_data['id']]})",
+                    "rule ids name records: give each rule its own id",
+                )
+                continue
+            ids[rule_data["id"]] = where
+            try:
+                rule = _rule(doc, r, task, defaults, limits, scope)
+            except CompileError as exc:
+                errors.extend(exc)
+                continue
+            extra_keys.update(k for k, _ in rule.metadata)
+            rules.append(rule)
+    metadata_keys = CORE_METADATA + tuple(sorted(extra_keys - set(CORE_METADATA)))
+    _check_split_keys(dataset, config, metadata_keys, errors)
+    errors.raise_if_any()
+    inputs = [
+        (d.path, d.sha256)
+        for d in [dataset, *([contexts] if contexts else []), *brand_docs, *task_docs]
+    ]
+    inputs += [(f.path, f.sha256) for f in data_files.values()]
+    return Project(
+        config=config,
+        brands=brands,
+        rules=tuple(sorted(rules, key=lambda rule: (rule.task, rule.id))),
+        metadata_keys=metadata_keys,
+        inputs=tuple(sorted(inputs)),
+    )
+
+
+def _check_metadata_keys(doc: Document, path: tuple, mapping: dict, errors: Collector) -> None:
+    for key in mapping:
+        if key in ("task", "rule"):
+            errors.add(
+                doc.at((*path, key), key=True),
+                f"metadata key {key!r} is set by the compiler",
+                "remove it; use another name for your own field",
+            )
+
+
+def _check_split_keys(
+    doc: Document, config: Config, keys: tuple[str, ...], errors: Collector
+) -> None:
+    for i, key in enumerate(config.split.stratify_by):
+        if key not in keys:
+            errors.add(
+                doc.at(("split", "stratify_by", i)),
+                f"unknown metadata key {key!r} in stratify_by",
+                suggest(key, keys),
+            )
+    if config.split.group_by.startswith("metadata."):
+        key = config.split.group_by.split(".", 1)[1]
+        if key not in keys:
+            errors.add(
+                doc.at(("split", "group_by")),
+                f"unknown metadata key {key!r} in group_by",
+                suggest(key, keys),
+            )
+
+
+def _rule(doc: Document, r: int, task: str, defaults: dict, limits: Limits, scope: _Scope) -> Rule:
+    data = doc.data["rules"][r]
+    base = ("rules", r)
+    errors = Collector()
+    each = data.get("each", {})
+    sources = _sources(doc, base, each, scope, errors)
+    picks = []
+    for name in sorted(data.get("pick", {})):
+        if name in each or name in RESERVED_NAMES:
+            errors.add(
+                doc.at((*base, "pick", name), key=True),
+                f"pick name {name!r} is already used" + (" in each" if name in each else ""),
+                "give the pick another name",
+            )
+        alternatives = tuple(
+            template(doc, (*base, "pick", name, i)) for i in range(len(data["pick"][name]))
+        )
+        picks.append((name, alternatives))
+    metadata = {**{k: v for k, v in defaults.items()}, **data.get("metadata", {})}
+    _check_metadata_keys(doc, (*base, "metadata"), data.get("metadata", {}), errors)
+    meta_templates = []
+    for key in sorted(metadata):
+        own = key in data.get("metadata", {})
+        value_path = (*base, "metadata", key) if own else ("defaults", key)
+        _check_named(doc, value_path, key, metadata[key], scope, errors)
+        value = template(doc, value_path) if metadata[key] is not None else None
+        meta_templates.append((key, value))
+    errors.raise_if_any()
+    return Rule(
+        task=task,
+        id=data["id"],
+        location=doc.at((*base, "id")),
+        sources=sources,
+        when=template(doc, (*base, "when")) if "when" in data else None,
+        pick=tuple(picks),
+        sample=data.get("sample"),
+        instruction=template(doc, (*base, "instruction")),
+        input=template(doc, (*base, "input")) if "input" in data else None,
+        output=template(doc, (*base, "output")),
+        metadata=tuple(meta_templates),
+        limits=limits,
+    )
+
+
+def _check_named(
+    doc: Document, path: tuple, key: str, value: Any, scope: _Scope, errors: Collector
+) -> None:
+    """A literal metadata brand or context must name one that exists."""
+    if key not in ("brand", "context") or not isinstance(value, str) or "{" in value:
+        return
+    known = [item.key for item in scope.named[f"{key}s"]]
+    if value not in known:
+        errors.add(
+            doc.at(path),
+            f"unknown {key} {value!r} in metadata.{key}",
+            suggest(value, known) if known else f"the project has no {key}s",
+        )
+
+
+def _sources(
+    doc: Document, base: tuple, each: dict, scope: _Scope, errors: Collector
+) -> tuple[Source, ...]:
+    """Resolve each `each` entry and order them so that every field comes after its parent."""
+    resolved: dict[str, Source] = {}
+    for name in sorted(each):
+        value = each[name]
+        where = doc.at((*base, "each", name))
+        if name in RESERVED_NAMES:
+            errors.add(
+                doc.at((*base, "each", name), key=True),
+                f"{name!r} cannot be a binding name",
+                f"names reserved for templates: {', '.join(RESERVED_NAMES)}",
+            )
+            continue
+        if isinstance(value, str):
+            head, *rest = value.split(".")
+            if head in each and head != name:
+                resolved[name] = Source(
+                    name, "field", where, parent=head, path=tuple(rest), origin=value
+                )
+            elif not rest and head in ("brands", "contexts") and not scope.named[head]:
+                errors.add(
+                    where,
+                    f"each.{name}: the project has no {head}",
+                    "add brands/<id>.yaml"
+                    if head == "brands"
+                    else "add specs/contexts.yaml with a contexts: list",
+                )
+            elif not rest and head in scope.named:
+                resolved[name] = Source(name, "items", where, scope.named[head], origin=head)
+            else:
+                known = sorted(set(each) - {name} | set(scope.named))
+                kind = "binding" if rest else "collection"
+                errors.add(where, f"unknown {kind} {head!r} in each.{name}", suggest(head, known))
+        elif isinstance(value, dict) and set(value) == {"file"}:
+            path = posixpath.normpath(value["file"])
+            data_file = scope.data[path]
+            items = tuple(
+                Item(
+                    str(row.value["id"])
+                    if isinstance(row.value, dict) and "id" in row.value
+                    else str(row.line),
+                    row.value,
+                )
+                for row in data_file.rows
+            )
+            rows = data_file.rows
+            _check_unique(items, lambda i, f=path, r=rows: Location(f, r[i].line, 1), "", errors)
+            resolved[name] = Source(name, "items", where, items, origin=path)
+        else:
+            items = items_of(value)
+            _check_unique(
+                items,
+                lambda i, n=name: doc.at((*base, "each", n, i, "id")),
+                f" in each.{name}",
+                errors,
+            )
+            resolved[name] = Source(name, "items", where, items, origin="inline")
+    ordered: list[Source] = []
+    placed: set[str] = set()
+    pending = dict(resolved)
+    orphans = [n for n, s in pending.items() if s.kind == "field" and s.parent not in resolved]
+    while orphans:
+        # A field of a binding that failed to resolve: the parent's error is the one to fix.
+        pending.pop(orphans.pop())
+        orphans = [n for n, s in pending.items() if s.kind == "field" and s.parent not in pending]
+    while pending:
+        ready = [n for n, s in sorted(pending.items()) if s.kind != "field" or s.parent in placed]
+        if not ready:
+            for name in sorted(pending):
+                errors.add(
+                    pending[name].location,
+                    f"each.{name} depends on itself through {pending[name].origin!r}",
+                    "remove the cycle between the bindings",
+                )
+            break
+        for name in ready:
+            ordered.append(pending.pop(name))
+            placed.add(name)
+    return tuple(ordered)

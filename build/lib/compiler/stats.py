@@ -1,0 +1,114 @@
+"""Pure summaries of a build: counts, length statistics and the metadata.json document."""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from compiler import __version__
+from compiler.check import Verdict
+from compiler.inputs import fingerprint
+from compiler.model import FIELDS, SPLITS, Project
+from compiler.split import Assignment
+
+FACETS = ("task", "brand", "context", "quality")
+SPLIT_ALGORITHM = {
+    "stratified": "stratum x split counts by controlled rounding of the quotas to the "
+    "largest-remainder sizes; each stratum's groups in blake2b(seed, group key) order fill "
+    "its train, val and test slices",
+    "stable": "each group placed by blake2b(seed, group key) alone against the cumulative ratios",
+}
+
+
+def length_stats(values: array) -> dict[str, Any]:
+    """Min, max, mean and nearest-rank percentiles of some lengths.
+
+    Counts each distinct length instead of sorting a million of them.
+    """
+    if not values:
+        return {"min": 0, "max": 0, "mean": 0, "p50": 0, "p95": 0}
+    counts = sorted(Counter(values).items())
+    n = len(values)
+
+    def rank(p: int) -> int:
+        position = max(0, -(-p * n // 100) - 1)
+        for value, count in counts:
+            if position < count:
+                return value
+            position -= count
+        raise AssertionError("rank beyond the last value")
+
+    return {
+        "min": counts[0][0],
+        "max": counts[-1][0],
+        "mean": round(sum(value * count for value, count in counts) / n, 1),
+        "p50": rank(50),
+        "p95": rank(95),
+    }
+
+
+def count_rows(facets: Sequence[tuple], facet_of: Sequence[int], assignment: Assignment) -> list:
+    """Record counts per split × task × brand × context × quality, one row each."""
+    counter = Counter(zip(assignment.splits, facet_of, strict=True))
+    rows = []
+    for (split_index, facet), count in counter.items():
+        row = {"split": SPLITS[split_index]}
+        row.update(zip(FACETS, facets[facet], strict=True))
+        row["records"] = count
+        rows.append(row)
+    rows.sort(key=lambda r: [SPLITS.index(r["split"])] + [str(r[k]) for k in FACETS])
+    return rows
+
+
+def metadata_document(
+    project: Project,
+    verdict: Verdict,
+    assignment: Assignment,
+    facets: Sequence[tuple],
+    facet_of: Sequence[int],
+    outputs: dict[str, str],
+) -> dict[str, Any]:
+    config = project.config
+    inputs = dict(project.inputs)
+    rows = count_rows(facets, facet_of, assignment)
+    by_task: dict[str, dict[str, int]] = {}
+    for row in rows:
+        per = by_task.setdefault(row["task"], dict.fromkeys(SPLITS, 0))
+        per[row["split"]] += row["records"]
+    return {
+        "name": config.name,
+        "compiler": {"name": "dsc", "version": __version__},
+        "seed": config.seed,
+        "fingerprint": fingerprint(inputs, config.seed),
+        "split": {
+            "method": config.split.method,
+            "ratios": {name: float(r) for name, r in config.split.ratios},
+            "group_by": config.split.group_by,
+            "stratify_by": list(config.split.stratify_by),
+            "algorithm": SPLIT_ALGORITHM[config.split.method],
+            "groups": assignment.groups,
+        },
+        "records": {
+            "total": sum(assignment.sizes),
+            **dict(zip(SPLITS, assignment.sizes, strict=True)),
+        },
+        "tasks": dict(sorted(by_task.items())),
+        "counts": rows,
+        "lengths": {
+            "unit": "characters (Unicode code points, NFC)",
+            **{name: length_stats(verdict.lengths[name]) for name in FIELDS},
+        },
+        "dropped": {
+            reason: {"records": count, "ids": ids}
+            for reason, (count, ids) in sorted(verdict.dropped.items())
+        },
+        "conflicts": {
+            "records": verdict.conflict_count,
+            "pairs": [list(pair) for pair in verdict.conflicts],
+        },
+        "metadata_keys": list(project.metadata_keys),
+        "inputs": inputs,
+        "outputs": outputs,
+    }

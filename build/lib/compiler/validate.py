@@ -1,0 +1,248 @@
+"""Check parsed spec documents against the JSON Schemas shipped with the package."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+
+from compiler.errors import CompileError, Diagnostic
+from compiler.load import Document
+
+KINDS = ("dataset", "brand", "contexts", "task")
+GROUP_BY = ("output", "prompt", "id", "metadata.")
+
+
+@cache
+def _registry() -> Registry:
+    resources_ = []
+    for name in ("common", *KINDS):
+        text = (
+            resources.files("compiler.schemas")
+            .joinpath(f"{name}.schema.json")
+            .read_text(encoding="utf-8")
+        )
+        schema = json.loads(text)
+        resources_.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(resources_)
+
+
+@cache
+def validator(kind: str) -> jsonschema.Draft202012Validator:
+    """The validator for one kind of spec file, built once per process."""
+    registry = _registry()
+    schema = registry.contents(f"https://dsc.invalid/schemas/{kind}.schema.json")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """A 'did you mean' hint, or the list of what is allowed."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    if choices:
+        return "expected one of: " + ", ".join(sorted(choices))
+    return ""
+
+
+def a_type(value: Any) -> str:
+    """The type of a value with its article: 'a string', 'an integer', 'null'."""
+    name = type_name(value)
+    if name == "null":
+        return name
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
+def _as_read(value: Any) -> str:
+    """How YAML read a scalar, in YAML's words: 'null', 'boolean false', 'integer 8'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean true" if value else "boolean false"
+    return f"{type_name(value)} {value!r}"
+
+
+def quote_hint(doc: Document, path: tuple, expected: str) -> str:
+    """When YAML read an unquoted scalar as another type, say so and how to quote it."""
+    plain = doc.plain(path)
+    if not plain or "string" not in expected.split(" or "):
+        return ""
+    value = doc.data
+    for part in path:
+        value = value[part]
+    if isinstance(value, (dict, list)):
+        return ""
+    return f'YAML reads unquoted {plain} as {_as_read(value)}; quote it: "{plain}"'
+
+
+def validate(doc: Document, kind: str) -> None:
+    """Raise one CompileError listing every schema violation in the document."""
+    diagnostics: list[Diagnostic] = []
+    errors = list(validator(kind).iter_errors(doc.data))
+    misspelled = _misspelled_required(errors)
+    for error in errors:
+        if (
+            error.validator == "required"
+            and (tuple(error.absolute_path), _missing_key(error)) in misspelled
+        ):
+            continue
+        diagnostics.extend(_diagnose(doc, error))
+    if diagnostics:
+        raise CompileError(diagnostics)
+
+
+def _missing_key(error: jsonschema.ValidationError) -> str:
+    return error.message.split("'")[1] if "'" in error.message else error.message
+
+
+def _unknown_keys(error: jsonschema.ValidationError) -> list[str]:
+    allowed = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    return sorted(k for k in error.instance if k not in allowed)
+
+
+def _misspelled_required(errors: list[jsonschema.ValidationError]) -> set[tuple[tuple, str]]:
+    """Required keys that an unknown key beside them is a typo of: report the typo alone."""
+    found = set()
+    for error in errors:
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = tuple(error.schema.get("properties", {}))
+            for key in _unknown_keys(error):
+                close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+                if close:
+                    found.add((tuple(error.absolute_path), close[0]))
+    return found
+
+
+def _field(path: tuple) -> str:
+    names = [str(p) if isinstance(p, str) else f"[{p}]" for p in path]
+    return ".".join(names).replace(".[", "[") or "the file"
+
+
+def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnostic]:
+    path = tuple(error.absolute_path)
+    where = doc.at(path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+    what = _field(path)
+    if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
+        # jsonschema reports a bad key at its mapping's path: point at the key itself.
+        return [
+            Diagnostic(
+                doc.at((*path, instance), key=True),
+                f"{instance!r} is not a valid name in {what}",
+                "use lowercase letters, digits and '_' (starting with a letter or "
+                "digit), at most 64 characters",
+            )
+        ]
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = tuple(schema.get("properties", {}))
+        scope = f" in {what}" if path else ""
+        return [
+            Diagnostic(
+                doc.at((*path, key), key=True), f"unknown key {key!r}{scope}", suggest(key, allowed)
+            )
+            for key in _unknown_keys(error)
+        ]
+    if error.validator == "required":
+        scope = f" in {what}" if path else ""
+        return [Diagnostic(where, f"missing required key {_missing_key(error)!r}{scope}")]
+    if error.validator == "type":
+        expected = schema.get("type")
+        names = expected if isinstance(expected, list) else [expected]
+        wanted = " or ".join(
+            {"object": "mapping", "array": "list"}.get(str(n), str(n)) for n in names
+        )
+        article = "an" if wanted[0] in "aeiou" else "a"
+        if instance is None and doc.plain(path) == "":
+            return [
+                Diagnostic(where, f"{what} has no value", f"write {article} {wanted} after the ':'")
+            ]
+        message = f"{what} must be {article} {wanted}, not {a_type(instance)}"
+        hint = quote_hint(doc, path, wanted)
+        if path and path[-1] == "each" and isinstance(instance, list):
+            hint = "name each list: each: {brand: brands, topic: topics}"
+        if not hint and names == ["array"] and isinstance(instance, (str, int, float)):
+            text = doc.plain(path) or json.dumps(instance, ensure_ascii=False)
+            hint = f"write a list, even of one item: [{text}]"
+        return [Diagnostic(where, message, hint)]
+    if error.validator == "pattern":
+        if schema.get("pattern") == "^[a-z0-9][a-z0-9_]*$":
+            if not path or path[-1] in ("id", "task") or isinstance(path[-1], int):
+                label = "id"
+            else:
+                label = "name"
+            return [
+                Diagnostic(
+                    where,
+                    f"{instance!r} is not a valid {label} for {what}",
+                    "use lowercase letters, digits and '_' (starting with a letter or digit)",
+                )
+            ]
+        if path == ("split", "group_by"):
+            return [
+                Diagnostic(
+                    where,
+                    f"{what} must be output, prompt, id or metadata.<key>, not {instance!r}",
+                    suggest(str(instance), GROUP_BY),
+                )
+            ]
+        return [Diagnostic(where, f"{what}: {instance!r} does not match {schema.get('pattern')}")]
+    if error.validator == "enum":
+        choices = [str(c) for c in schema.get("enum", [])]
+        return [
+            Diagnostic(
+                where,
+                f"{what} must be one of {', '.join(choices)}, not {instance!r}",
+                suggest(str(instance), choices),
+            )
+        ]
+    if error.validator == "anyOf" and path and path[-2:-1] == ("each",):
+        return [
+            Diagnostic(
+                where,
+                f"{what} is not a collection",
+                "write a name (brands, contexts, a collection, item.field), a list, "
+                "a mapping, or {file: data/FILE.jsonl}",
+            )
+        ]
+    if error.validator in ("minimum", "maximum"):
+        bound = schema.get(error.validator)
+        word = "at least" if error.validator == "minimum" else "at most"
+        return [Diagnostic(where, f"{what} must be {word} {bound}, not {instance!r}")]
+    if error.validator == "maxLength":
+        return [
+            Diagnostic(
+                where,
+                f"{what} must be at most {schema.get('maxLength')} characters "
+                f"long, not {len(instance)}",
+            )
+        ]
+    if error.validator == "minLength":
+        return [Diagnostic(where, f"{what} must not be empty")]
+    if error.validator == "minItems":
+        return [Diagnostic(where, f"{what} must not be an empty list")]
+    return [Diagnostic(where, f"{what}: {error.message}")]
