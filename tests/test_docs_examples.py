@@ -1,0 +1,96 @@
+"""The command examples in README.md and docs/ are transcripts: each one is run and compared.
+
+A fenced block marked `console` is a transcript: lines starting with `$ ` are commands, run
+with bash in a fresh copy of tests/cases/coding (the project the examples describe), and the
+lines after a command are its output (stdout and stderr together). A line `...` (indented
+or not) stands for any number of lines. Blocks marked `sh`, `yaml` or nothing are
+illustrations and are not run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CASES, ROOT, copy_project
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"^```console\n(.*?)^```", re.MULTILINE | re.DOTALL)
+ANY = "..."
+
+
+def transcripts() -> list[tuple[str, str]]:
+    found = []
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        for match in BLOCK.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            found.append((f"{path.relative_to(ROOT).as_posix()}:{line}", match.group(1)))
+    return found
+
+
+def steps(transcript: str) -> list[tuple[str, list[str]]]:
+    """(command, expected output lines) in order."""
+    found: list[tuple[str, list[str]]] = []
+    for line in transcript.splitlines():
+        if line.startswith("$ "):
+            found.append((line[2:], []))
+        else:
+            assert found, f"output before the first command: {line!r}"
+            found[-1][1].append(line)
+    return found
+
+
+def matches(expected: list[str], actual: list[str]) -> bool:
+    """Whether actual fits expected, where a `...` line stands for any number of lines."""
+    if not expected:
+        return not actual
+    if expected[0].strip() == ANY:
+        return any(matches(expected[1:], actual[i:]) for i in range(len(actual) + 1))
+    return bool(actual) and actual[0] == expected[0] and matches(expected[1:], actual[1:])
+
+
+EXAMPLES = transcripts()
+
+
+def test_the_docs_have_transcripts() -> None:
+    assert len(EXAMPLES) >= 5
+
+
+@pytest.mark.parametrize("transcript", [t for _, t in EXAMPLES], ids=[w for w, _ in EXAMPLES])
+def test_transcript(transcript: str, tmp_path: Path) -> None:
+    project = copy_project(CASES / "coding", tmp_path / "project")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "dsc"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m compiler "$@"\n', encoding="utf-8")
+    shim.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(ROOT),
+        "NO_COLOR": "1",
+        "COLUMNS": "100",
+    }
+    for command, expected in steps(transcript):
+        result = subprocess.run(
+            ["bash", "-c", command],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=120,
+        )
+        actual = result.stdout.splitlines()
+        assert matches(expected, actual), (
+            f"$ {command}\n--- the docs say:\n"
+            + "\n".join(expected)
+            + "\n--- dsc printed:\n"
+            + result.stdout
+        )
