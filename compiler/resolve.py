@@ -28,6 +28,7 @@ from compiler.model import (
 )
 from compiler.validate import suggest
 
+BUILT_IN = ("brands", "contexts")  # collections every project has, empty without files
 RESERVED_NAMES = (
     "brands",
     "contexts",
@@ -283,12 +284,14 @@ def resolve(
                 )
                 continue
             ids[rule_data["id"]] = where
+            # A key is known when a rule declares it, whether or not the rule resolves: one
+            # failing rule must not make split keys look unknown too.
+            extra_keys.update(rule_data.get("metadata", {}))
             try:
                 rule = _rule(doc, r, task, defaults, limits, scope)
             except CompileError as exc:
                 errors.extend(exc)
                 continue
-            extra_keys.update(k for k, _ in rule.metadata)
             rules.append(rule)
     metadata_keys = CORE_METADATA + tuple(sorted(extra_keys - set(CORE_METADATA)))
     _check_split_keys(dataset, config, metadata_keys, errors)
@@ -428,7 +431,8 @@ def _sources(
             elif not rest and head in scope.named:
                 resolved[name] = Source(name, "items", where, scope.named[head], origin=head)
             else:
-                known = sorted(set(each) - {name} | set(scope.named))
+                named = {n for n, items in scope.named.items() if items or n not in BUILT_IN}
+                known = sorted(set(each) - {name} | named)
                 kind = "binding" if rest else "collection"
                 errors.add(where, f"unknown {kind} {head!r} in each.{name}", suggest(head, known))
         elif isinstance(value, dict) and set(value) == {"file"}:
