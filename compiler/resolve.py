@@ -26,6 +26,7 @@ from compiler.model import (
     SplitConfig,
     Template,
 )
+from compiler.text import check_tree, field_name
 from compiler.validate import suggest
 
 RESERVED_NAMES = (
@@ -245,6 +246,7 @@ def resolve(
     data_files: dict[str, DataFile],
 ) -> Project:
     """Check cross-references between the spec files and build the Project."""
+    check_texts([dataset, *([contexts] if contexts else []), *brand_docs, *task_docs], data_files)
     errors = Collector()
     config = _config(dataset, errors)
     brands = _brands(brand_docs, errors)
@@ -305,6 +307,27 @@ def resolve(
         metadata_keys=metadata_keys,
         inputs=tuple(sorted(inputs)),
     )
+
+
+def check_texts(docs: list[Document], data_files: dict[str, DataFile]) -> None:
+    """The text gate on input (compiler.text): every key and string of every spec document
+    and data row, before any of them becomes a record id, a hash or an output.
+
+    A YAML value is located at its start, a key at the key; a data row at its line (a JSON
+    or CSV reader keeps no column per field).
+    """
+    errors = Collector()
+    for doc in docs:
+        check_tree(doc.data, lambda path, key, d=doc: d.at(path, key=key), errors)
+    for data_file in data_files.values():
+        for row in data_file.rows:
+            check_tree(
+                row.value,
+                lambda path, key, f=data_file.path, r=row: Location(f, r.line, 1),
+                errors,
+                lambda path: f"field {field_name(path)} of the row" if path else "the row",
+            )
+    errors.raise_if_any()
 
 
 def _check_metadata_keys(doc: Document, path: tuple, mapping: dict, errors: Collector) -> None:
