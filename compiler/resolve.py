@@ -12,6 +12,7 @@ from compiler.load import DataFile, Document
 from compiler.model import (
     CORE_METADATA,
     DEFAULT_LIMITS,
+    DEFAULT_MAX_OUTPUT_BYTES,
     DEFAULT_MAX_RECORD_CHARS,
     DEFAULT_MAX_RECORDS,
     FIELDS,
@@ -108,6 +109,9 @@ def _config(doc: Document, errors: Collector) -> Config:
         limits=_limits(DEFAULT_LIMITS, limits, doc, ("limits",), errors),
         max_records=limits.get("max_records", DEFAULT_MAX_RECORDS),
         max_record_chars=limits.get("max_record_chars", DEFAULT_MAX_RECORD_CHARS),
+        max_output_bytes=limits.get("max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES),
+        # The key when it is written, else the limits mapping, else the top of the file.
+        output_budget_at=doc.at(("limits", "max_output_bytes")),
     )
 
 
