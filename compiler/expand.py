@@ -231,7 +231,8 @@ def bindings(plan: Plan, seed: int) -> Bindings:
             raise fail(
                 source.location,
                 f"each.{source.name}: {source.origin!r} does not exist in any {source.parent}",
-                _path_hint(sources, source),
+                _path_hint(sources, source)
+                or "each part of the path must be a key of the item, or a list index",
             )
     return Bindings(numbers, columns, _id_order(rule, numbers, seed))
 

@@ -224,7 +224,14 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
         ]
     if error.validator == "required":
         scope = f" in {what}" if path else ""
-        return [Diagnostic(where, f"missing required key {_missing_key(error)!r}{scope}")]
+        key = _missing_key(error)
+        return [
+            Diagnostic(
+                where,
+                f"missing required key {key!r}{scope}",
+                f"add '{key}: …' to {what if path else 'the top of the file'}",
+            )
+        ]
     if error.validator == "type":
         expected = schema.get("type")
         names = expected if isinstance(expected, list) else [expected]
@@ -243,7 +250,7 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
         if not hint and names == ["array"] and isinstance(instance, (str, int, float)):
             text = doc.plain(path) or json.dumps(instance, ensure_ascii=False)
             hint = f"write a list, even of one item: [{text}]"
-        return [Diagnostic(where, message, hint)]
+        return [Diagnostic(where, message, hint or _type_hint(names, instance, path))]
     if error.validator == "pattern":
         if schema.get("pattern") == IDENT:
             if not path or path[-1] in ("id", "task") or isinstance(path[-1], int):
@@ -268,7 +275,13 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
                     _name_hint(instance, suggest(str(instance), GROUP_BY), schema["pattern"]),
                 )
             ]
-        return [Diagnostic(where, f"{what}: {instance!r} does not match {schema.get('pattern')}")]
+        return [
+            Diagnostic(
+                where,
+                f"{what}: {instance!r} does not match {schema.get('pattern')}",
+                "see docs/spec-language.md for the values this key takes",
+            )
+        ]
     if error.validator == "enum":
         choices = [str(c) for c in schema.get("enum", [])]
         return [
@@ -290,17 +303,63 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
     if error.validator in ("minimum", "maximum"):
         bound = schema.get(error.validator)
         word = "at least" if error.validator == "minimum" else "at most"
-        return [Diagnostic(where, f"{what} must be {word} {bound}, not {instance!r}")]
+        return [
+            Diagnostic(
+                where,
+                f"{what} must be {word} {bound}, not {instance!r}",
+                _range_hint(schema.get("minimum"), schema.get("maximum")),
+            )
+        ]
     if error.validator == "maxLength":
         return [
             Diagnostic(
                 where,
                 f"{what} must be at most {schema.get('maxLength')} characters "
                 f"long, not {len(instance)}",
+                f"shorten it to {schema.get('maxLength')} characters or fewer",
             )
         ]
     if error.validator == "minLength":
-        return [Diagnostic(where, f"{what} must not be empty")]
+        hint = "write some text, or remove the key where it is optional"
+        return [Diagnostic(where, f"{what} must not be empty", hint)]
     if error.validator == "minItems":
-        return [Diagnostic(where, f"{what} must not be an empty list")]
-    return [Diagnostic(where, f"{what}: {error.message}")]
+        return [
+            Diagnostic(
+                where,
+                f"{what} must not be an empty list",
+                "give it at least one item",
+            )
+        ]
+    return [
+        Diagnostic(
+            where, f"{what}: {error.message}", "see docs/spec-language.md for what this key takes"
+        )
+    ]
+
+
+_TYPE_HINTS = {
+    "integer": "write a whole number, without quotes or a decimal point: 42",
+    "number": "write a number without quotes: 0.8",
+    "boolean": "write true or false, without quotes",
+    "string": "write text; quote it when YAML would read it as another type",
+    "array": "write a list: one '- item' a line, or [a, b]",
+    "object": "write 'key: value' lines, indented under it",
+    "null": "leave the value out",
+}
+
+
+def _type_hint(names: list, instance: Any, path: tuple) -> str:
+    """How to write a value of the expected type, when nothing more precise applies."""
+    if not path and names == ["object"]:
+        return "a spec file holds 'key: value' lines at the top, not a list"
+    if names == ["array"] and isinstance(instance, dict):
+        return "write a list: start each item with '- ' (a mapping of named items is not a list)"
+    if names == ["integer"] and isinstance(instance, float) and instance.is_integer():
+        return f"write it without the decimal point: {int(instance)}"
+    return "; or ".join(_TYPE_HINTS.get(str(n), f"write a {n}") for n in names)
+
+
+def _range_hint(low: Any, high: Any) -> str:
+    if low is not None and high is not None:
+        return f"use a value from {low} to {high}"
+    return f"use {low} or more" if low is not None else f"use {high} or less"
