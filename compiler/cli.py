@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from compiler import __version__
-from compiler.errors import CompileError
+from compiler.errors import CompileError, showable
 
 PROJECT = click.option(
     "-C",
@@ -65,8 +65,8 @@ def internal_error(exc: Exception) -> NoReturn:
         message = ""
     if len(message) > MESSAGE_LIMIT:
         message = message[:MESSAGE_LIMIT] + "…"
-    # A message may hold what no terminal can print (a lone surrogate): escape it.
-    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    # A message may hold project text: nothing in it may act on the terminal or the CI log.
+    message = showable(message)
     name = type(exc).__name__
     click.echo(f"dsc: internal error: {name}{': ' + message if message else ''}", err=True)
     click.echo(

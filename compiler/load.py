@@ -104,7 +104,11 @@ def read_text(root: Path, relpath: str, limit: int, location: Location | None = 
             )
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise fail(where, f"file not found: {relpath}", _similar_file(root, relpath)) from None
+        raise fail(
+            where,
+            f"file not found: {relpath}",
+            _similar_file(root, relpath) or "paths are relative to the project folder",
+        ) from None
     except IsADirectoryError:
         raise fail(
             where, f"expected a file, found a directory: {relpath}", "name a file, not a folder"

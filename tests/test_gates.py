@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from compiler import cli
 from compiler.cli import EX_SOFTWARE, main
-from compiler.errors import Collector, CompileError, Location
+from compiler.errors import Collector, CompileError, Diagnostic, Location, showable
 from compiler.model import DEFAULT_MAX_OUTPUT_BYTES
 from compiler.pipeline import build
 from compiler.text import check_tree, refused_character, refused_strings
@@ -112,6 +113,20 @@ def test_rendered_text_passes_the_gate(tmp_path: Path, template: str) -> None:
     )
     assert diagnostic.hint
     assert not (project / "build").exists()
+
+
+@given(st.text(alphabet=ANY_CHARACTER, max_size=30), st.text(alphabet=ANY_CHARACTER, max_size=30))
+def test_a_diagnostic_is_two_printable_lines_whatever_it_quotes(message: str, hint: str) -> None:
+    """Project text in a message cannot start a line (a CI log command such as `::error::`),
+    move the terminal's cursor, reorder what is shown, or fail to encode."""
+    text = Diagnostic(Location(message, 1, 1), message, hint or "h").render()
+    first, second = text.split("\n")
+    assert first.startswith(showable(message)) and second.startswith("  hint: ")
+    acting = {"Cc", "Zl", "Zp", "Cs"}  # controls, line/paragraph separators, surrogates
+    bidi = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    shown = first + second
+    assert not [c for c in shown if unicodedata.category(c) in acting or c in bidi]
+    text.encode("utf-8")
 
 
 # Identifier patterns
