@@ -356,4 +356,5 @@ def _explain_text(result: dict[str, Any]) -> str:
     for name in ("instruction", "input", "output"):
         text = record[name].replace("\n", "\n            ")
         lines.append(f"  {name:<9} {text}")
-    return "\n".join(line.rstrip() for line in "\n".join(lines).split("\n"))
+    # Record texts and keys are project text: nothing in them may act on the terminal.
+    return "\n".join(showable(line.rstrip(), "\t") for line in "\n".join(lines).split("\n"))

@@ -18,8 +18,11 @@ def _escape(found: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def showable(text: str) -> str:
-    """text with every character that could act on a terminal or a log written as an escape."""
+def showable(text: str, keep: str = "") -> str:
+    """text with every character that could act on a terminal or a log written as an escape,
+    except those in keep (a tab in a record's text shown by dsc diff)."""
+    if keep:
+        return _UNSHOWABLE.sub(lambda m: m.group() if m.group() in keep else _escape(m), text)
     return _UNSHOWABLE.sub(_escape, text)
 
 

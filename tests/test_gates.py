@@ -397,3 +397,31 @@ def test_interrupts_usage_errors_and_user_errors_keep_their_behaviour(
     monkeypatch.setattr("compiler.pipeline.build", user_error)
     result = CliRunner().invoke(main, ["build", "-C", str(project)])
     assert result.exit_code == 1 and "internal error" not in result.stderr
+
+
+# What dsc diff and dsc explain show
+
+
+HOSTILE = "a\n::error::x\x1b[2J\u202e\x85"
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_diff_shows_hostile_build_text_as_escapes(tmp_path: Path, fmt: str) -> None:
+    """A committed build (from a pull request) cannot act on the terminal or the CI log."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    record = {"id": "r", "instruction": "i", "input": "", "output": "o", "metadata": {}}
+    for folder, changed in ((old, {}), (new, {"instruction": HOSTILE, "output": "o\tx"})):
+        folder.mkdir()
+        lines = [
+            json.dumps({**record, **changed}, ensure_ascii=False),
+            json.dumps({**record, "id": HOSTILE if folder == new else "gone"}, ensure_ascii=False),
+        ]
+        (folder / "train.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["diff", str(old), str(new), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    shown = result.stdout
+    assert "\\x1b" in shown and "\\u202e" in shown and "\\x85" in shown
+    assert not [line for line in shown.split("\n") if line.lstrip().startswith("::")]
+    assert not [
+        c for c in shown if unicodedata.category(c) in ("Cc", "Zl", "Zp") and c not in "\n\t"
+    ]
