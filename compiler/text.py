@@ -16,25 +16,27 @@ The YAML reader refuses them raw in a spec file, where they would shift position
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from compiler.errors import Collector, Location
 
-_REFUSED = re.compile("[\x00\ud800-\udfff]")
-
 
 def refused_character(text: str) -> str | None:
-    """The first character of text that the gate refuses, or None.
+    """The refused character of text (a surrogate before NUL), or None.
 
-    Most texts are ASCII, which no surrogate can be part of: for them (isascii costs
-    nothing, CPython knows it) one fast scan for NUL decides.
+    Runs on every rendered field of every record, so it leans on what CPython does in C:
+    ASCII text (isascii costs nothing: CPython knows it) needs one memchr for NUL; other text
+    is encoded as UTF-8, which stops at the first lone surrogate, and its bytes searched for
+    NUL -- several times faster than a regular expression or a search of the wide string.
     """
-    if text.isascii() and "\x00" not in text:
-        return None
-    found = _REFUSED.search(text)
-    return found.group() if found else None
+    if text.isascii():
+        return "\x00" if "\x00" in text else None
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return text[exc.start]
+    return "\x00" if b"\x00" in encoded else None
 
 
 def describe(char: str) -> str:
