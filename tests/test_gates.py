@@ -283,6 +283,26 @@ def test_over_budget_keeps_the_previous_build_and_points_at_the_file(
     assert not (project / "build.staging").exists()
 
 
+def test_the_budget_stops_at_the_same_record_with_worker_processes(tmp_path: Path) -> None:
+    """Counted in id order in the main process: the same error for any number of workers."""
+    project = _write_minimal(tmp_path)
+    dataset = project / "specs/dataset.yaml"
+    topics = ", ".join(f"t{i}" for i in range(5000))
+    dataset.write_text(
+        dataset.read_text(encoding="utf-8").replace("[coffee, tea]", f"[{topics}]")
+        + "limits:\n  max_output_bytes: 1500000\n",
+        encoding="utf-8",
+    )
+    found = []
+    for jobs in (1, 2):
+        with pytest.raises(CompileError) as caught:
+            build(project, jobs=jobs)
+        found.append(caught.value.render())
+        assert not (project / "build").exists() and not (project / "build.staging").exists()
+    assert found[0] == found[1]
+    assert "specs/dataset.yaml:6:21: error: the build would write more than 1500000" in found[0]
+
+
 def test_the_default_budget_is_documented() -> None:
     spec = (ROOT / "docs/spec-language.md").read_text(encoding="utf-8")
     assert f"max_output_bytes: {DEFAULT_MAX_OUTPUT_BYTES}" in spec
