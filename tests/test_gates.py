@@ -420,6 +420,18 @@ def test_interrupts_usage_errors_and_user_errors_keep_their_behaviour(
     assert result.exit_code == 1 and "internal error" not in result.stderr
 
 
+def test_a_closed_pipe_ends_quietly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dsc diff | head`: the reader went away; that is no bug to report."""
+
+    def closed(*args: object, **kwargs: object) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("compiler.pipeline.build", closed)
+    result = CliRunner().invoke(main, ["build", "-C", str(_write_minimal(tmp_path))])
+    assert result.exit_code == 1
+    assert result.stderr == ""
+
+
 # What dsc diff and dsc explain show
 
 
