@@ -204,6 +204,8 @@ def write_project(root: Path, records: int, scale: int = 1) -> int:
                 "output": {"min": 20, "max": 100_000},
                 "input": {"min": 0, "max": 100_000},
                 "max_records": max(total, 1),
+                # Long texts at a million records pass the default 4 GiB output budget.
+                "max_output_bytes": 64 * 1024**3,
             },
             "collections": {"variants": [_variant(i, rng, scale) for i in range(variants)]},
         },

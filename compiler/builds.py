@@ -11,25 +11,31 @@ from compiler.errors import Location, fail
 from compiler.model import SPLITS
 
 Build = dict[str, tuple[str, dict[str, Any]]]  # record id -> (split, record)
+_EDITED = "the file was edited by hand or cut short: rebuild it with dsc build"
 
 
 def parse_build(texts: dict[str, str], where: str) -> Build:
     """Records of the split files, by id."""
     records: Build = {}
     for split_name in SPLITS:
-        for number, line in enumerate(texts.get(split_name, "").splitlines(), start=1):
+        # split("\n"), not splitlines(): a record may hold U+2028 or U+0085, which JSON writes
+        # as they are and splitlines() would take for line ends.
+        for number, line in enumerate(texts.get(split_name, "").split("\n"), start=1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except ValueError as exc:
                 raise fail(
-                    Location(f"{where}/{split_name}.jsonl", number, 1), f"not a JSON line: {exc}"
+                    Location(f"{where}/{split_name}.jsonl", number, 1),
+                    f"not a JSON line: {exc}",
+                    _EDITED,
                 ) from None
             if not isinstance(record, dict):
                 raise fail(
                     Location(f"{where}/{split_name}.jsonl", number, 1),
                     f"expected a JSON object (a record), found {type(record).__name__}",
+                    _EDITED,
                 )
             records[str(record.get("id", f"{split_name}:{number}"))] = (split_name, record)
     return records

@@ -5,17 +5,20 @@ from __future__ import annotations
 import contextlib
 import filecmp
 import json
+import os
+import platform
 import signal
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from compiler import __version__
-from compiler.errors import CompileError
+from compiler.errors import CompileError, showable
 
 PROJECT = click.option(
     "-C",
@@ -40,7 +43,7 @@ SEED = click.option(
 )
 
 
-def _fail(error: CompileError) -> None:
+def _fail(error: CompileError) -> NoReturn:
     click.echo(error.render(), err=True)
     shown = len(error.diagnostics)
     if error.more:
@@ -48,6 +51,71 @@ def _fail(error: CompileError) -> None:
     elif shown > 1:
         click.echo(f"{shown} errors", err=True)
     sys.exit(1)
+
+
+EX_SOFTWARE = 70  # sysexits.h: an internal software error
+MESSAGE_LIMIT = 500  # characters of an unexpected exception's message that are shown
+
+
+def internal_error(exc: Exception) -> NoReturn:
+    """The last resort: a bug in dsc reached the top. One short report and exit 70, never a
+    traceback (which says nothing to a spec author and may show paths of the CI machine);
+    DSC_TRACEBACK=1 shows it for whoever debugs dsc."""
+    if os.environ.get("DSC_TRACEBACK") == "1":
+        traceback.print_exception(exc)
+    try:
+        message = str(exc)
+    except Exception:  # an exception whose __str__ fails: its type still says something
+        message = ""
+    if len(message) > MESSAGE_LIMIT:
+        message = message[:MESSAGE_LIMIT] + "…"
+    # A message may hold project text: nothing in it may act on the terminal or the CI log.
+    message = showable(message)
+    name = type(exc).__name__
+    click.echo(f"dsc: internal error: {name}{': ' + message if message else ''}", err=True)
+    click.echo(
+        f"  dsc {__version__}, Python {platform.python_version()}: this is a bug in dsc, "
+        "not a mistake in your project",
+        err=True,
+    )
+    click.echo(
+        "  please report it with the command and the specs that caused it "
+        "(DSC_TRACEBACK=1 shows the traceback)",
+        err=True,
+    )
+    sys.exit(EX_SOFTWARE)
+
+
+def _closed_pipe() -> NoReturn:
+    """stdout was closed by its reader (`dsc diff | head`): stop quietly, as cat does."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the exit's flush does not fail again
+    except (OSError, ValueError, AttributeError):  # no real stdout (a test runner)
+        pass
+    sys.exit(1)
+
+
+class _Guarded(click.Group):
+    """The command group whose commands never end in a Python traceback.
+
+    A CompileError that a command did not catch is still the user's mistake; anything else
+    that is not click's own (usage errors, --help, Ctrl-C's Abort) or an exit is a bug in
+    dsc, reported by internal_error. KeyboardInterrupt and SystemExit are not Exceptions and
+    pass through to click as before.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except CompileError as exc:
+            _fail(exc)
+        except BrokenPipeError:
+            _closed_pipe()
+        except Exception as exc:
+            internal_error(exc)
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -69,7 +137,7 @@ def _out_dir(project: Path, out: Path | None) -> Path:
     return out if out is not None else project / "build"
 
 
-@click.group()
+@click.group(cls=_Guarded)
 @click.version_option(__version__, prog_name="dsc")
 def main() -> None:
     """dsc: compile YAML dataset specs into reproducible Alpaca JSONL."""
@@ -307,4 +375,5 @@ def _explain_text(result: dict[str, Any]) -> str:
     for name in ("instruction", "input", "output"):
         text = record[name].replace("\n", "\n            ")
         lines.append(f"  {name:<9} {text}")
-    return "\n".join(line.rstrip() for line in "\n".join(lines).split("\n"))
+    # Record texts and keys are project text: nothing in them may act on the terminal.
+    return "\n".join(showable(line.rstrip(), "\t") for line in "\n".join(lines).split("\n"))

@@ -9,6 +9,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -24,6 +25,7 @@ from compiler.model import SPLITS, Record
 from compiler.split import Assignment
 
 _BLOCK = 1 << 22  # bytes of lines routed at a time
+_FILE_NAME = re.compile(r"[a-z0-9][a-z0-9_]*")  # a task name, as tasks/<task>.jsonl
 _quote = json.encoder.encode_basestring  # the string encoder of json.dumps(ensure_ascii=False)
 
 
@@ -178,6 +180,10 @@ class Writer:
         """Append JSON lines (in id order) to tasks/<task>.jsonl."""
         handle = self.tasks.get(task)
         if handle is None:
+            if not _FILE_NAME.fullmatch(task):
+                # The schema allows only identifiers as task names; a name that reaches this
+                # point otherwise is a bug in dsc, and must not become a path.
+                raise ValueError(f"task name {task!r} cannot name a file")
             handle = self.tasks[task] = _HashedFile(self.staging / "tasks" / f"{task}.jsonl")
             self.task_order.append(task)
         handle.write_bytes(b"".join(lines))

@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# What a message must not carry to a terminal or a CI log as it is: control characters
+# (an escape sequence redraws the terminal; a line break starts a line that GitHub Actions
+# would read as a command, `::error::…`), line and paragraph separators, bidirectional
+# overrides (which reorder what is shown), lone surrogates. Project text reaches messages
+# (keys, paths, values), so every diagnostic shows these as escapes.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def showable(text: str, keep: str = "") -> str:
+    """text with every character that could act on a terminal or a log written as an escape,
+    except those in keep (a tab in a record's text shown by dsc diff)."""
+    if keep:
+        return _UNSHOWABLE.sub(lambda m: m.group() if m.group() in keep else _escape(m), text)
+    return _UNSHOWABLE.sub(_escape, text)
 
 
 @dataclass(frozen=True, order=True)
@@ -28,10 +49,10 @@ class Diagnostic:
     hint: str = ""
 
     def render(self) -> str:
-        where = str(self.location)
-        text = f"{where}: error: {self.message}" if where else f"error: {self.message}"
+        where, message = showable(str(self.location)), showable(self.message)
+        text = f"{where}: error: {message}" if where else f"error: {message}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {showable(self.hint)}"
         return text
 
     def sort_key(self) -> tuple[str, int, int, str]:

@@ -21,9 +21,10 @@ from compiler.hashing import (
     keyed_prefix,
     keyed_text,
 )
-from compiler.model import Project, Record, Rule, Source
+from compiler.model import Project, Record, Rule, Source, Template
 from compiler.render import Renderer, compile_expression, compile_template, literal_text
 from compiler.resolve import items_of
+from compiler.text import describe, hint, refused_character
 from compiler.validate import suggest, type_name
 
 
@@ -230,7 +231,8 @@ def bindings(plan: Plan, seed: int) -> Bindings:
             raise fail(
                 source.location,
                 f"each.{source.name}: {source.origin!r} does not exist in any {source.parent}",
-                _path_hint(sources, source),
+                _path_hint(sources, source)
+                or "each part of the path must be a key of the item, or a list index",
             )
     return Bindings(numbers, columns, _id_order(rule, numbers, seed))
 
@@ -281,6 +283,18 @@ def _clean(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
+def _gate(text: str, name: str, record_id: str, tpl: Template | None) -> None:
+    """The text gate on output (compiler.text): what a template rendered, before it is
+    fingerprinted, hashed or written; the input gate cannot see what a template makes."""
+    char = refused_character(text)
+    if char is not None and tpl is not None:
+        raise fail(
+            tpl.location,
+            f"{name} of record {record_id} holds {describe(char)}",
+            hint(char, rendered=True),
+        )
+
+
 def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], Record]:
     """A function that renders the record of the binding at one position of `bindings`.
 
@@ -312,9 +326,9 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
     for (key, renderer), (_, tpl) in zip(plan.metadata, rule.metadata, strict=True):
         text = literal_text(tpl) if tpl is not None else None
         if renderer is None or text is not None:
-            entries.append((key, None, None if text is None else _clean(text)))
+            entries.append((key, None, None if text is None else _clean(text), None))
         else:
-            entries.append((key, renderer, None))
+            entries.append((key, renderer, None, tpl))
     brand_binding, context_binding = plan.brand_binding, plan.context_binding
 
     def make(position: int) -> Record:
@@ -345,14 +359,19 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
                     f"characters, over the limit of {limit}",
                     "raise limits.max_record_chars in specs/dataset.yaml if this is intended",
                 )
+            _gate(text, name, record_id_, getattr(rule, name))
             texts.append(text)
         metadata = base.copy()
         if brand_binding:
             metadata["brand"] = keys[brand_binding]
         if context_binding:
             metadata["context"] = keys[context_binding]
-        for key, renderer, constant in entries:
-            metadata[key] = constant if renderer is None else _clean(renderer(context))
+        for key, renderer, constant, tpl in entries:
+            if renderer is None:
+                metadata[key] = constant
+            else:
+                metadata[key] = text = _clean(renderer(context))
+                _gate(text, f"metadata.{key}", record_id_, tpl)
         return Record(
             record_id_,
             texts[0],

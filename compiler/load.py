@@ -104,11 +104,19 @@ def read_text(root: Path, relpath: str, limit: int, location: Location | None = 
             )
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise fail(where, f"file not found: {relpath}", _similar_file(root, relpath)) from None
+        raise fail(
+            where,
+            f"file not found: {relpath}",
+            _similar_file(root, relpath) or "paths are relative to the project folder",
+        ) from None
     except IsADirectoryError:
-        raise fail(where, f"expected a file, found a directory: {relpath}") from None
+        raise fail(
+            where, f"expected a file, found a directory: {relpath}", "name a file, not a folder"
+        ) from None
     except OSError as exc:
-        raise fail(where, f"cannot read {relpath}: {exc.strerror}") from None
+        raise fail(
+            where, f"cannot read {relpath}: {exc.strerror}", "check the file's permissions"
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -166,7 +174,11 @@ def parse_yaml(relpath: str, text: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(relpath, text, exc) from None
     except yaml.YAMLError as exc:
-        raise fail(Location(relpath, 1, 1), f"invalid YAML: {exc}") from None
+        raise fail(
+            Location(relpath, 1, 1),
+            f"invalid YAML: {exc}",
+            "the YAML reader gave no position: check the file's syntax in an editor's YAML mode",
+        ) from None
     finally:
         loader.dispose()
     if node is None:
@@ -501,7 +513,11 @@ def load_data(root: Path, relpath: str, location: Location) -> DataFile:
     elif suffix in ("yaml", "yml"):
         doc = parse_yaml(relpath, text)
         if not isinstance(doc.data, list):
-            raise fail(doc.at(()), "a YAML data file must hold a list of rows")
+            raise fail(
+                doc.at(()),
+                "a YAML data file must hold a list of rows",
+                "write one row a list item: '- {id: a, question: …}'",
+            )
         rows = tuple(Row(doc.at((i,)).line, item) for i, item in enumerate(doc.data))
     elif suffix == "csv":
         rows = _csv_rows(relpath, text)
@@ -541,7 +557,12 @@ def _jsonl_rows(relpath: str, text: str) -> tuple[Row, ...]:
                 "each line of a .jsonl file is one complete JSON value; strings need double quotes",
             ) from None
         except ValueError as exc:
-            raise fail(Location(relpath, number, 1), f"invalid JSON: {exc}") from None
+            raise fail(
+                Location(relpath, number, 1),
+                f"invalid JSON: {exc}",
+                "NaN and Infinity are not JSON, an object holds each key once, and an integer "
+                "has at most 4300 digits",
+            ) from None
         except RecursionError:
             raise fail(
                 Location(relpath, number, 1),
@@ -568,7 +589,14 @@ def _csv_rows(relpath: str, text: str) -> tuple[Row, ...]:
                 )
             rows.append(Row(reader.line_num, dict(row)))
     except csv.Error as exc:
-        raise fail(Location(relpath, reader.line_num, 1), f"invalid CSV: {exc}") from None
+        raise fail(
+            Location(relpath, reader.line_num, 1),
+            f"invalid CSV: {exc}",
+            'a quoted field is never closed: add its closing "'
+            if "end of data" in str(exc)
+            else 'quote a field that holds a comma, a quote or a line break ("a, b"), and '
+            'write a quote inside it twice ("")',
+        ) from None
     return tuple(rows)
 
 

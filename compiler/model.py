@@ -15,6 +15,10 @@ CORE_METADATA = ("task", "rule", "brand", "context", "platform", "quality")
 DEFAULT_LIMITS = {"instruction": (10, 1000), "input": (0, 4000), "output": (20, 4000)}
 DEFAULT_MAX_RECORDS = 5_000_000
 DEFAULT_MAX_RECORD_CHARS = 100_000
+# Bytes a build may write (limits.max_output_bytes): every kept record counts once per file it
+# is written to (its task file and its split file).
+DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024**3
+DATASET_FILE = Location("specs/dataset.yaml")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Config:
     limits: Limits
     max_records: int
     max_record_chars: int
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
+    output_budget_at: Location = DATASET_FILE  # where an error about the budget points
 
 
 @dataclass(frozen=True)

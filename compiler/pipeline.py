@@ -19,7 +19,7 @@ from compiler.expand import Bindings, Plan, expand, maker
 from compiler.hashing import format_id
 from compiler.inputs import CONTEXTS, DATASET, yaml_files
 from compiler.load import check_inside, load_data, load_yaml
-from compiler.model import FIELDS, Project, Record
+from compiler.model import FIELDS, Config, Project, Record
 from compiler.parallel import ordered_map, usable_cpus
 from compiler.resolve import data_file_refs, resolve
 from compiler.split import Assignment, split
@@ -104,6 +104,7 @@ def _getter(keys: tuple[str, ...]) -> Callable[[dict], tuple]:
 
 
 CHUNK_RECORDS = 2048  # records per task handed to a worker
+COPIES = 2  # files each kept record is written to: tasks/<task>.jsonl and its split's file
 
 
 @dataclass
@@ -225,8 +226,11 @@ class _Gather:
         rules: list[tuple[Plan, Bindings]],
         write: Callable[[str, list[bytes]], None] | None,
         expand_errors: Collector,
+        config: Config,
     ) -> None:
         self.rules = rules
+        self.config = config
+        self.budget = config.max_output_bytes
         self.ids = RecordIds(rules)
         self.checker = Checker(self.ids)
         self.write = write
@@ -238,6 +242,7 @@ class _Gather:
         self.facet_index: dict[tuple, int] = {}
         self.facet_of: list[int] = []
         self.watched: tuple[Record, str | None, int] | None = None
+        self.output_bytes = 0  # what the kept records so far will take on disk
 
     def take(self, chunk: Chunk) -> None:
         if chunk.rule in self.failed:
@@ -274,9 +279,35 @@ class _Gather:
         index = self.facet_index
         self.facet_of.extend(index.setdefault(f, len(index)) for f in keep(chunk.facets))
         lines = list(keep(chunk.lines))
+        size = COPIES * sum(map(len, lines))
+        if self.output_bytes + size > self.budget:
+            kept_offsets = [o for o, k in zip(offsets, kept, strict=True) if k]
+            self._over_budget(base, kept_offsets, lines)
+        self.output_bytes += size
         if self.write is not None and lines:
             plan, _ = self.rules[chunk.rule]
             self.write(plan.rule.task, lines)
+
+    def _over_budget(self, base: int, offsets: list[int], lines: list[bytes]) -> None:
+        """Stop before the chunk whose records would take the output past
+        limits.max_output_bytes is written: this is checked as records arrive, so a build
+        never fills the disk first. Names the record that passes the budget."""
+        total, passing = self.output_bytes, offsets[-1]
+        for offset, line in zip(offsets, lines, strict=True):
+            total += COPIES * len(line)
+            if total > self.budget:
+                passing = offset
+                break
+        config = self.config
+        stop = Diagnostic(
+            config.output_budget_at,
+            f"the build would write more than {config.max_output_bytes} bytes "
+            f"(limits.max_output_bytes), passing it at record {self.ids(base + passing)}",
+            "each record is written twice (to its task file and to its split file); raise "
+            "limits.max_output_bytes in specs/dataset.yaml if this much output is intended, "
+            "or narrow the rules",
+        )
+        raise CompileError([*self.expand_errors.diagnostics, *self.check_errors.diagnostics, stop])
 
     def _watch(self, chunk: Chunk, offsets: Sequence[int], kept: list[bool]) -> None:
         assert chunk.watched is not None
@@ -318,7 +349,7 @@ def compile_records(
     config = project.config
     rules, expand_errors = expand(project)
     work = Work(project, rules, watch)
-    gather = _Gather(rules, write, expand_errors)
+    gather = _Gather(rules, write, expand_errors, config)
     # No more workers than runs' worth of records: a small project is built in this process.
     jobs = min(jobs, -(-len(gather.ids) // CHUNK_RECORDS))
     for chunk in ordered_map(work, work.tasks(), jobs):

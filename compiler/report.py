@@ -9,14 +9,20 @@ from typing import Any
 import click
 
 from compiler.diff import Diff
+from compiler.errors import showable
 
 SHOWN = 200
 OPEN_UP_TO = 10
 
 
+# Everything shown here comes from build files, which a pull request may have written: every
+# id, value, key and text passes through showable(), so that none can move the terminal's
+# cursor or start a line of the CI log (where `::error::…` is a command).
+
+
 def _short(text: Any, width: int = 72) -> str:
     line = " ".join(str(text).split())
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return showable(line if len(line) <= width else line[: width - 1] + "…")
 
 
 def summary(result: Diff) -> str:
@@ -39,7 +45,7 @@ def diff_text(result: Diff) -> str:
         lines.append("counts:")
         for dimension, values in result.counts.items():
             for value, (old, new) in values.items():
-                lines.append(f"  {dimension:<8} {value}: {_delta(old, new)}")
+                lines.append(f"  {dimension:<8} {showable(str(value))}: {_delta(old, new)}")
     sections = (
         ("added", result.added, "+", "green"),
         ("removed", result.removed, "-", "red"),
@@ -48,7 +54,9 @@ def diff_text(result: Diff) -> str:
         if items:
             lines.append(f"{title}:")
             lines += [
-                click.style(f"  {mark} {i} [{s}] {_short(r.get('instruction', ''))}", fg=colour)
+                click.style(
+                    f"  {mark} {showable(i)} [{s}] {_short(r.get('instruction', ''))}", fg=colour
+                )
                 for i, s, r in items[:SHOWN]
             ]
             lines += _more(len(items))
@@ -60,21 +68,21 @@ def diff_text(result: Diff) -> str:
                 if change.old_split == change.new_split
                 else f"{change.old_split} -> {change.new_split}"
             )
-            lines.append(click.style(f"  ~ {change.id} [{where}]", fg="yellow"))
+            lines.append(click.style(f"  ~ {showable(change.id)} [{where}]", fg="yellow"))
             for name, old, new in change.fields:
-                lines.append(f"      {name}:")
+                lines.append(f"      {showable(name)}:")
                 lines += [click.style(f"        - {t}", fg="red") for t in _lines(old)]
                 lines += [click.style(f"        + {t}", fg="green") for t in _lines(new)]
         lines += _more(len(result.changed))
     if result.moved:
         lines.append("moved:")
-        lines += [f"  > {i}: {o} -> {n}" for i, o, n in result.moved[:SHOWN]]
+        lines += [f"  > {showable(i)}: {o} -> {n}" for i, o, n in result.moved[:SHOWN]]
         lines += _more(len(result.moved))
     return "\n".join(lines)
 
 
 def _lines(value: Any) -> list[str]:
-    return ["null"] if value is None else str(value).split("\n")
+    return ["null"] if value is None else [showable(t, "\t") for t in str(value).split("\n")]
 
 
 def _more(count: int) -> list[str]:
@@ -96,7 +104,7 @@ def _details(title: str, count: int, body: list[str]) -> list[str]:
 
 
 def _code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
+    return "`" + showable(str(text)).replace("`", "'") + "`"
 
 
 def _cell(text: str) -> str:
@@ -140,7 +148,7 @@ def diff_markdown(result: Diff) -> str:
             )
             block = []
             for name, old, new in change.fields:
-                block.append(f"@@ {name} @@")
+                block.append(f"@@ {showable(name)} @@")
                 block += [f"- {t}" for t in _lines(old)] + [f"+ {t}" for t in _lines(new)]
             fence = _fence(block)
             body += [f"**{_code(change.id)}** ({where})", "", fence + "diff", *block, fence, ""]

@@ -12,6 +12,7 @@ from compiler.load import DataFile, Document
 from compiler.model import (
     CORE_METADATA,
     DEFAULT_LIMITS,
+    DEFAULT_MAX_OUTPUT_BYTES,
     DEFAULT_MAX_RECORD_CHARS,
     DEFAULT_MAX_RECORDS,
     FIELDS,
@@ -26,6 +27,7 @@ from compiler.model import (
     SplitConfig,
     Template,
 )
+from compiler.text import check_tree, field_name
 from compiler.validate import suggest
 
 BUILT_IN = ("brands", "contexts")  # collections every project has, empty without files
@@ -108,6 +110,9 @@ def _config(doc: Document, errors: Collector) -> Config:
         limits=_limits(DEFAULT_LIMITS, limits, doc, ("limits",), errors),
         max_records=limits.get("max_records", DEFAULT_MAX_RECORDS),
         max_record_chars=limits.get("max_record_chars", DEFAULT_MAX_RECORD_CHARS),
+        max_output_bytes=limits.get("max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES),
+        # The key when it is written, else the limits mapping, else the top of the file.
+        output_budget_at=doc.at(("limits", "max_output_bytes")),
     )
 
 
@@ -246,6 +251,7 @@ def resolve(
     data_files: dict[str, DataFile],
 ) -> Project:
     """Check cross-references between the spec files and build the Project."""
+    check_texts([dataset, *([contexts] if contexts else []), *brand_docs, *task_docs], data_files)
     errors = Collector()
     config = _config(dataset, errors)
     brands = _brands(brand_docs, errors)
@@ -308,6 +314,27 @@ def resolve(
         metadata_keys=metadata_keys,
         inputs=tuple(sorted(inputs)),
     )
+
+
+def check_texts(docs: list[Document], data_files: dict[str, DataFile]) -> None:
+    """The text gate on input (compiler.text): every key and string of every spec document
+    and data row, before any of them becomes a record id, a hash or an output.
+
+    A YAML value is located at its start, a key at the key; a data row at its line (a JSON
+    or CSV reader keeps no column per field).
+    """
+    errors = Collector()
+    for doc in docs:
+        check_tree(doc.data, lambda path, key, d=doc: d.at(path, key=key), errors)
+    for data_file in data_files.values():
+        for row in data_file.rows:
+            check_tree(
+                row.value,
+                lambda path, key, f=data_file.path, r=row: Location(f, r.line, 1),
+                errors,
+                lambda path: f"field {field_name(path)} of the row" if path else "the row",
+            )
+    errors.raise_if_any()
 
 
 def _check_metadata_keys(doc: Document, path: tuple, mapping: dict, errors: Collector) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -16,6 +18,7 @@ from compiler.load import Document
 
 KINDS = ("dataset", "brand", "contexts", "task")
 GROUP_BY = ("output", "prompt", "id", "metadata.")
+IDENT = "^[a-z0-9][a-z0-9_]*$"  # common.schema.json#/$defs/ident
 
 
 @cache
@@ -33,12 +36,50 @@ def _registry() -> Registry:
 
 
 @cache
-def validator(kind: str) -> jsonschema.Draft202012Validator:
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema pattern compiled with the meaning JSON Schema gives it (ECMA-262).
+
+    jsonschema runs `pattern` with Python's re.search, where `$` also matches before a final
+    newline: `^[a-z0-9_]+$` would accept the rule id "basic\\n" and make a file
+    `tasks/caption\\n.jsonl`. In ECMA-262 (editors, the YAML language server) `$` is the end of
+    the text; here each `$` outside a character class becomes `\\Z`, so the schema files keep
+    the portable `^...$` and mean the same everywhere.
+    """
+    out, in_class, i = [], False, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+        i += 1
+    return re.compile("".join(out))
+
+
+def _pattern(
+    validator: jsonschema.Validator, pattern: str, instance: Any, schema: dict
+) -> Iterator[jsonschema.ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern})
+
+
+@cache
+def validator(kind: str) -> jsonschema.Validator:
     """The validator for one kind of spec file, built once per process."""
     registry = _registry()
     schema = registry.contents(f"https://dsc.invalid/schemas/{kind}.schema.json")
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    _Validator.check_schema(schema)
+    return _Validator(schema, registry=registry)
 
 
 def type_name(value: Any) -> str:
@@ -142,6 +183,17 @@ def _field(path: tuple) -> str:
     return ".".join(names).replace(".[", "[") or "the file"
 
 
+def _name_hint(value: str, usual: str, pattern: str = IDENT) -> str:
+    """A name that is valid but for line breaks at its end came from an escape or a block."""
+    bare = value.rstrip("\r\n")
+    if bare != value and bare and ecma_pattern(pattern).search(bare):
+        return (
+            "remove the line break at its end: a \"\\n\" escape, or a '|' block, which keeps "
+            "the final newline ('|-' does not)"
+        )
+    return usual
+
+
 def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnostic]:
     path = tuple(error.absolute_path)
     where = doc.at(path)
@@ -154,8 +206,11 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
             Diagnostic(
                 doc.at((*path, instance), key=True),
                 f"{instance!r} is not a valid name in {what}",
-                "use lowercase letters, digits and '_' (starting with a letter or "
-                "digit), at most 64 characters",
+                _name_hint(
+                    instance,
+                    "use lowercase letters, digits and '_' (starting with a letter or "
+                    "digit), at most 64 characters",
+                ),
             )
         ]
     if error.validator == "additionalProperties" and isinstance(instance, dict):
@@ -169,7 +224,14 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
         ]
     if error.validator == "required":
         scope = f" in {what}" if path else ""
-        return [Diagnostic(where, f"missing required key {_missing_key(error)!r}{scope}")]
+        key = _missing_key(error)
+        return [
+            Diagnostic(
+                where,
+                f"missing required key {key!r}{scope}",
+                f"add '{key}: …' to {what if path else 'the top of the file'}",
+            )
+        ]
     if error.validator == "type":
         expected = schema.get("type")
         names = expected if isinstance(expected, list) else [expected]
@@ -188,9 +250,9 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
         if not hint and names == ["array"] and isinstance(instance, (str, int, float)):
             text = doc.plain(path) or json.dumps(instance, ensure_ascii=False)
             hint = f"write a list, even of one item: [{text}]"
-        return [Diagnostic(where, message, hint)]
+        return [Diagnostic(where, message, hint or _type_hint(names, instance, path))]
     if error.validator == "pattern":
-        if schema.get("pattern") == "^[a-z0-9][a-z0-9_]*$":
+        if schema.get("pattern") == IDENT:
             if not path or path[-1] in ("id", "task") or isinstance(path[-1], int):
                 label = "id"
             else:
@@ -199,7 +261,10 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
                 Diagnostic(
                     where,
                     f"{instance!r} is not a valid {label} for {what}",
-                    "use lowercase letters, digits and '_' (starting with a letter or digit)",
+                    _name_hint(
+                        instance,
+                        "use lowercase letters, digits and '_' (starting with a letter or digit)",
+                    ),
                 )
             ]
         if path == ("split", "group_by"):
@@ -207,10 +272,16 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
                 Diagnostic(
                     where,
                     f"{what} must be output, prompt, id or metadata.<key>, not {instance!r}",
-                    suggest(str(instance), GROUP_BY),
+                    _name_hint(instance, suggest(str(instance), GROUP_BY), schema["pattern"]),
                 )
             ]
-        return [Diagnostic(where, f"{what}: {instance!r} does not match {schema.get('pattern')}")]
+        return [
+            Diagnostic(
+                where,
+                f"{what}: {instance!r} does not match {schema.get('pattern')}",
+                "see docs/spec-language.md for the values this key takes",
+            )
+        ]
     if error.validator == "enum":
         choices = [str(c) for c in schema.get("enum", [])]
         return [
@@ -232,17 +303,63 @@ def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnost
     if error.validator in ("minimum", "maximum"):
         bound = schema.get(error.validator)
         word = "at least" if error.validator == "minimum" else "at most"
-        return [Diagnostic(where, f"{what} must be {word} {bound}, not {instance!r}")]
+        return [
+            Diagnostic(
+                where,
+                f"{what} must be {word} {bound}, not {instance!r}",
+                _range_hint(schema.get("minimum"), schema.get("maximum")),
+            )
+        ]
     if error.validator == "maxLength":
         return [
             Diagnostic(
                 where,
                 f"{what} must be at most {schema.get('maxLength')} characters "
                 f"long, not {len(instance)}",
+                f"shorten it to {schema.get('maxLength')} characters or fewer",
             )
         ]
     if error.validator == "minLength":
-        return [Diagnostic(where, f"{what} must not be empty")]
+        hint = "write some text, or remove the key where it is optional"
+        return [Diagnostic(where, f"{what} must not be empty", hint)]
     if error.validator == "minItems":
-        return [Diagnostic(where, f"{what} must not be an empty list")]
-    return [Diagnostic(where, f"{what}: {error.message}")]
+        return [
+            Diagnostic(
+                where,
+                f"{what} must not be an empty list",
+                "give it at least one item",
+            )
+        ]
+    return [
+        Diagnostic(
+            where, f"{what}: {error.message}", "see docs/spec-language.md for what this key takes"
+        )
+    ]
+
+
+_TYPE_HINTS = {
+    "integer": "write a whole number, without quotes or a decimal point: 42",
+    "number": "write a number without quotes: 0.8",
+    "boolean": "write true or false, without quotes",
+    "string": "write text; quote it when YAML would read it as another type",
+    "array": "write a list: one '- item' a line, or [a, b]",
+    "object": "write 'key: value' lines, indented under it",
+    "null": "leave the value out",
+}
+
+
+def _type_hint(names: list, instance: Any, path: tuple) -> str:
+    """How to write a value of the expected type, when nothing more precise applies."""
+    if not path and names == ["object"]:
+        return "a spec file holds 'key: value' lines at the top, not a list"
+    if names == ["array"] and isinstance(instance, dict):
+        return "write a list: start each item with '- ' (a mapping of named items is not a list)"
+    if names == ["integer"] and isinstance(instance, float) and instance.is_integer():
+        return f"write it without the decimal point: {int(instance)}"
+    return "; or ".join(_TYPE_HINTS.get(str(n), f"write a {n}") for n in names)
+
+
+def _range_hint(low: Any, high: Any) -> str:
+    if low is not None and high is not None:
+        return f"use a value from {low} to {high}"
+    return f"use {low} or more" if low is not None else f"use {high} or less"

@@ -14,6 +14,7 @@ RANK = {
     "errors": 0,
     "model": 0,
     "hashing": 0,
+    "text": 0,
     "inputs": 0,
     "load": 1,
     "validate": 2,
@@ -50,6 +51,7 @@ PURE = (
     "hashing",
     "model",
     "errors",
+    "text",
 )
 FORBIDDEN_IN_CORE = {"os", "subprocess", "time", "datetime", "random", "socket", "shutil"}
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from compiler import cli
 from compiler.cli import main
 from tests.conftest import CASES, read_tree
 
@@ -66,9 +67,18 @@ def test_corpus_is_large_enough() -> None:
 @pytest.mark.parametrize("crlf", [False, True], ids=["lf", "crlf"])
 @pytest.mark.parametrize("name", ERROR_CASES)
 def test_bad_input_gives_its_exact_message(
-    name: str, crlf: bool, tmp_path: Path, update_golden: bool
+    name: str, crlf: bool, tmp_path: Path, update_golden: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Exit code 1, the exact stderr, no traceback, nothing written; CRLF files say the same."""
+    """Exit code 1, the exact stderr, no traceback, nothing written; CRLF files say the same.
+
+    No case may reach the last-resort handler for bugs (cli.internal_error): each must be a
+    CompileError.
+    """
+
+    def bug(exc: Exception) -> None:
+        pytest.fail(f"the case reached dsc's internal-error handler: {exc!r}")
+
+    monkeypatch.setattr(cli, "internal_error", bug)
     project = _prepare(name, tmp_path, crlf)
     before = _snapshot(tmp_path)
     result = CliRunner().invoke(main, ["build", "-C", str(project)])
@@ -83,6 +93,24 @@ def test_bad_input_gives_its_exact_message(
     after = _snapshot(tmp_path)
     after.pop(f"{name}/build.lock", None)  # the lock file may stay; it holds no data
     assert after == before
+
+
+# Diagnostics made in a module of another branch of issue 9 (the template sandbox rewrites
+# render.py's template errors and gives them their hint there): remove when merged.
+HINT_PENDING = ("template error in ",)
+
+
+def test_every_error_in_the_corpus_has_a_hint() -> None:
+    """Each `error:` line of every expected.txt is followed by its `  hint:` line."""
+    missing = []
+    for name in ERROR_CASES:
+        lines = (CORPUS / name / EXPECTED).read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            if " error: " not in f" {line}" or any(p in line for p in HINT_PENDING):
+                continue
+            if i + 1 == len(lines) or not lines[i + 1].startswith("  hint: "):
+                missing.append(f"{name}: {line}")
+    assert not missing
 
 
 def test_crlf_project_builds_the_same_records(tmp_path: Path) -> None:

@@ -749,6 +749,7 @@ def test_diff_of_a_corrupt_build_names_the_line(built: Path, cli, tmp_path: Path
     assert (
         result.stderr
         == "broken/val.jsonl:2:1: error: expected a JSON object (a record), found list\n"
+        "  hint: the file was edited by hand or cut short: rebuild it with dsc build\n"
     )
 
 
