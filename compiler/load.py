@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import difflib
 import hashlib
 import io
 import json
@@ -15,10 +14,11 @@ from typing import Any
 
 import yaml
 
+from compiler import files
 from compiler.errors import CompileError, Location, fail
 
-SPEC_FILE_LIMIT = 4 * 1024 * 1024
-DATA_FILE_LIMIT = 64 * 1024 * 1024
+SPEC_FILE_LIMIT = files.SPEC_FILE_LIMIT
+DATA_FILE_LIMIT = files.DATA_FILE_LIMIT
 NODE_LIMIT = 200_000
 MAX_DEPTH = 64
 MAX_INT_DIGITS = 100
@@ -90,25 +90,19 @@ class Document:
         return node.plain if node else None
 
 
-def read_text(root: Path, relpath: str, limit: int, location: Location | None = None) -> str:
+def read_text(
+    root: Path,
+    relpath: str,
+    limit: int,
+    location: Location | None = None,
+    outputs: tuple[Path, ...] = (),
+) -> str:
     """Read a project file as UTF-8 text; decode errors are reported with line and column."""
-    path = root / relpath
     where = location or Location(relpath)
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise fail(
-                where,
-                f"file is {size} bytes, over the limit of {limit} bytes",
-                "split it into smaller files",
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise fail(where, f"file not found: {relpath}", _similar_file(root, relpath)) from None
-    except IsADirectoryError:
-        raise fail(where, f"expected a file, found a directory: {relpath}") from None
-    except OSError as exc:
-        raise fail(where, f"cannot read {relpath}: {exc.strerror}") from None
+        raw = files.read_bytes(root, relpath, limit, outputs)
+    except files.Refused as exc:
+        raise fail(where, exc.message, exc.hint) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -127,16 +121,6 @@ def read_text(root: Path, relpath: str, limit: int, location: Location | None = 
             "save the file as UTF-8 without BOM",
         )
     return text
-
-
-def _similar_file(root: Path, relpath: str) -> str:
-    folder, _, name = relpath.rpartition("/")
-    try:
-        names = sorted(p.name for p in (root / folder).iterdir() if p.is_file())
-    except OSError:
-        return ""
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    return f"did you mean {(folder + '/' if folder else '') + close[0]!r}?" if close else ""
 
 
 def sha256_text(text: str) -> str:
@@ -472,9 +456,9 @@ def _check_surrogates(value: str, location: Location, lines: list[str]) -> None:
         )
 
 
-def load_yaml(root: Path, relpath: str) -> Document:
+def load_yaml(root: Path, relpath: str, outputs: tuple[Path, ...] = ()) -> Document:
     """Read and parse one YAML spec file of the project."""
-    return parse_yaml(relpath, read_text(root, relpath, SPEC_FILE_LIMIT))
+    return parse_yaml(relpath, read_text(root, relpath, SPEC_FILE_LIMIT, None, outputs))
 
 
 @dataclass(frozen=True)
@@ -492,9 +476,11 @@ class DataFile:
     rows: tuple[Row, ...]
 
 
-def load_data(root: Path, relpath: str, location: Location) -> DataFile:
-    """Read a JSONL, YAML or CSV data file of real examples."""
-    text = read_text(root, relpath, DATA_FILE_LIMIT, location)
+def load_data(
+    root: Path, relpath: str, location: Location, outputs: tuple[Path, ...] = ()
+) -> DataFile:
+    """Read a JSONL, YAML or CSV data file of real examples (never one of outputs' files)."""
+    text = read_text(root, relpath, DATA_FILE_LIMIT, location, outputs)
     suffix = relpath.rsplit(".", 1)[-1].lower() if "." in relpath else ""
     if suffix == "jsonl":
         rows = _jsonl_rows(relpath, text)
@@ -570,31 +556,6 @@ def _csv_rows(relpath: str, text: str) -> tuple[Row, ...]:
     except csv.Error as exc:
         raise fail(Location(relpath, reader.line_num, 1), f"invalid CSV: {exc}") from None
     return tuple(rows)
-
-
-def check_inside(root: Path, relpath: str, location: Location) -> None:
-    """Refuse a path that is absolute, climbs out of the project or links outside it."""
-    if not relpath or relpath.startswith("/") or "\\" in relpath or ":" in relpath[:3]:
-        raise fail(
-            location,
-            f"path {relpath!r} must be relative to the project",
-            "write it relative to the project folder, with '/' separators",
-        )
-    parts = relpath.split("/")
-    if ".." in parts:
-        raise fail(
-            location,
-            f"path {relpath!r} leaves the project",
-            "data files must live inside the project folder",
-        )
-    real_root = root.resolve()
-    target = (root / relpath).resolve()
-    if target != real_root and real_root not in target.parents:
-        raise fail(
-            location,
-            f"path {relpath!r} resolves outside the project (symbolic link)",
-            "copy the file into the project instead of linking to it",
-        )
 
 
 def raise_all(errors: list[CompileError]) -> None:
