@@ -69,14 +69,16 @@ def locate(
     """The real path of base/relpath and its lstat, refused when it must not be read.
 
     Everything is judged before the file is opened, and a path that leaves base is refused
-    before anything is asked about its target: the answer never tells whether an outside file
-    exists. outputs are folders whose files are never inputs (each build rewrites them);
-    links=False refuses a link anywhere below base (dsc never writes one into a build).
+    whether or not its target exists: the answer never tells what is outside. outputs are
+    folders whose files are never inputs (each build rewrites them). links=False refuses a
+    link anywhere below base without looking at where it points (dsc writes no links).
     """
     problem = path_problem(relpath)
     if problem is not None:
         raise problem
     real_base = os.path.realpath(base)
+    if not links:
+        return _without_links(real_base, relpath)
     # Not strict: a path that does not exist (or loops) resolves as far as it can.
     real = os.path.realpath(os.path.join(real_base, relpath))
     if not _within(real, real_base):
@@ -84,8 +86,6 @@ def locate(
             f"path {relpath!r} resolves outside the project (symbolic link)",
             "copy the file into the project instead of linking to it",
         )
-    if not links and real != os.path.normpath(os.path.join(real_base, relpath)):
-        raise Refused(f"path {relpath!r} is a symbolic link", "dsc writes no links: rebuild")
     for folder in outputs:
         if _within(real, os.path.realpath(folder)):
             raise Refused(
@@ -104,6 +104,27 @@ def locate(
         raise Refused(f"cannot read {relpath}: {exc.strerror}", "check its permissions") from None
     if stat.S_ISLNK(info.st_mode):  # realpath left it unresolved: the link loops
         raise _loop(relpath)
+    return real, info
+
+
+def _without_links(real_base: str, relpath: str) -> tuple[str, os.stat_result]:
+    """Walk down from base with lstat alone, refusing the first link met."""
+    real, info = real_base, os.lstat(real_base)
+    for part in relpath.split("/"):
+        if part in ("", "."):
+            continue
+        real = os.path.join(real, part)
+        try:
+            info = os.lstat(real)
+        except (FileNotFoundError, NotADirectoryError):
+            raise Refused(f"file not found: {relpath}", missing=True) from None
+        except OSError as exc:
+            raise Refused(f"cannot read {relpath}: {exc.strerror}") from None
+        if stat.S_ISLNK(info.st_mode):
+            raise Refused(
+                f"path {relpath!r} is a symbolic link",
+                "dsc writes no links into a build: build again",
+            )
     return real, info
 
 

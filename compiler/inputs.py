@@ -131,7 +131,7 @@ def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
         reasons.append(f"compiler version changed ({built_with} -> {__version__})")
     elif not sealed(text):
         reasons.append(f"{out_dir.name}/{METADATA} was edited by hand")
-    effective = seed if seed is not None else _spec_seed(root)
+    effective = seed if seed is not None else _spec_seed(root, meta["seed"])
     if meta["seed"] != effective:
         reasons.append(f"seed changed ({meta['seed']} -> {effective})")
     try:
@@ -184,16 +184,19 @@ def _digest(
         return None if exc.missing else _UNREADABLE
 
 
-def _spec_seed(root: Path) -> Any:
-    """The seed of specs/dataset.yaml, read by the same guarded loader as a build."""
+def _spec_seed(root: Path, unreadable: Any) -> Any:
+    """The seed of specs/dataset.yaml, read by the same guarded loader as a build.
+
+    A spec with errors gives `unreadable`: its hash has changed, which is reason enough.
+    """
     from compiler.errors import CompileError
     from compiler.load import load_yaml
 
     try:
         data = load_yaml(root, DATASET).data
     except CompileError:
-        return None
-    return data.get("seed") if isinstance(data, dict) else None
+        return unreadable
+    return data.get("seed") if isinstance(data, dict) else unreadable
 
 
 def _is_spec_path(path: str) -> bool:
