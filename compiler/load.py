@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -22,6 +22,9 @@ DATA_FILE_LIMIT = files.DATA_FILE_LIMIT
 NODE_LIMIT = 200_000
 MAX_DEPTH = 64
 MAX_INT_DIGITS = 100
+# Rows of one data file, counted while reading so that a file of millions of tiny rows is
+# refused before it is built: a million rows already take a few hundred MB in memory.
+DATA_ROW_LIMIT = 1_000_000
 # Control characters (YAML's reader refuses most; it counts NEL, U+2028 and U+2029 as line
 # breaks, which would shift every position after them) and non-characters.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
@@ -518,9 +521,8 @@ def load_yaml(root: Path, relpath: str, outputs: tuple[Path, ...] = ()) -> Docum
     return parse_yaml(relpath, read_text(root, relpath, SPEC_FILE_LIMIT, None, outputs))
 
 
-@dataclass(frozen=True)
-class Row:
-    """One row of a data file and the line it starts on."""
+class Row(NamedTuple):
+    """One row of a data file and the line it starts on (a tuple: a million must be cheap)."""
 
     line: int
     value: Any
@@ -559,6 +561,30 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class _BadNumber(ValueError):
+    """A JSON number a row may not hold; text is how it was written, to find its column."""
+
+    def __init__(self, text: str, message: str) -> None:
+        super().__init__(message)
+        self.text = text
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 reads as infinity, which JSON cannot write back
+        raise _BadNumber(text, f"number {text[:20]} is not finite")
+    return value
+
+
+def _short_int(text: str) -> int:
+    if len(text) > MAX_INT_DIGITS:
+        raise _BadNumber(
+            text,
+            f"number {text[:20]}… has {len(text)} characters, over the limit of {MAX_INT_DIGITS}",
+        )
+    return int(text)
+
+
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
@@ -568,34 +594,89 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+# One decoder for every line: json.loads with options would build a new one per line.
+_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant,
+    parse_float=_finite_float,
+    parse_int=_short_int,
+    object_pairs_hook=_unique_pairs,
+)
+# A line that is not blank: found by the regex engine, so that blank stretches cost nothing.
+_JSON_LINE = re.compile(r"^.*\S.*$", re.MULTILINE)
+_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
+
+
+def _too_many_rows(relpath: str, line: int) -> CompileError:
+    return fail(
+        Location(relpath, line, 1),
+        f"data file has more than {DATA_ROW_LIMIT} rows",
+        "split it into smaller files; a rule can take a sample of each",
+    )
+
+
+def _json_depth_error(line: str) -> tuple[int, str] | None:
+    """Where a row's lists and objects nest more than MAX_DEPTH deep (checked before parsing)."""
+    depth = 0
+    for found in _BRACKET.finditer(line):
+        token = found.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return found.start() + 1, (
+                    f"lists and objects are nested more than {MAX_DEPTH} levels deep"
+                )
+        elif token in "]}":
+            depth -= 1
+    return None
+
+
 def _jsonl_rows(relpath: str, text: str) -> tuple[Row, ...]:
-    rows = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(
-                line, parse_constant=_reject_constant, object_pairs_hook=_unique_pairs
+    """The rows of a JSONL file, refused as soon as one is wrong or there are too many."""
+    rows: list[Row] = []
+    number, counted = 1, 0
+    decode, count, append = _DECODER.decode, text.count, rows.append
+    for found in _JSON_LINE.finditer(text):
+        start = found.start()
+        number += count("\n", counted, start)
+        counted = start
+        line = found.group()
+        if len(rows) == DATA_ROW_LIMIT:
+            raise _too_many_rows(relpath, number)
+        if line.count("[") + line.count("{") > MAX_DEPTH and (deep := _json_depth_error(line)):
+            raise fail(
+                Location(relpath, number, deep[0]), f"invalid JSON: {deep[1]}", "flatten the data"
             )
+        try:
+            append(Row(number, decode(line)))
         except json.JSONDecodeError as exc:
             raise fail(
                 Location(relpath, number, exc.colno),
                 f"invalid JSON: {exc.msg}",
                 "each line of a .jsonl file is one complete JSON value; strings need double quotes",
             ) from None
+        except _BadNumber as exc:
+            raise fail(
+                Location(relpath, number, line.find(exc.text) + 1),
+                f"invalid JSON: {exc}",
+                "write it as a string if it is meant as text",
+            ) from None
         except ValueError as exc:
             raise fail(Location(relpath, number, 1), f"invalid JSON: {exc}") from None
-        except RecursionError:
-            raise fail(
-                Location(relpath, number, 1),
-                "invalid JSON: lists and objects are nested too deeply",
-                "flatten the data",
-            ) from None
-        rows.append(Row(number, value))
     return tuple(rows)
 
 
 def _csv_rows(relpath: str, text: str) -> tuple[Row, ...]:
+    found = _CONTROL.search(text)
+    if found:
+        # The csv module reads NUL and other control characters as text: refused here, where
+        # their position is known, as in YAML.
+        line, start = _line_start(text[: found.start()], "\r", "\n")
+        raise fail(
+            Location(relpath, line, found.start() - start + 1),
+            f"{_CHAR_KIND.get(found.group(), 'control character')} "
+            f"U+{ord(found.group()):04X} is not allowed",
+            "remove it; write the text the field should hold",
+        )
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     rows = []
     try:
@@ -609,6 +690,8 @@ def _csv_rows(relpath: str, text: str) -> tuple[Row, ...]:
                     f"row has {fields} fields, the header has {header}",
                     'quote a field that holds a comma: "a, b"',
                 )
+            if len(rows) == DATA_ROW_LIMIT:
+                raise _too_many_rows(relpath, reader.line_num)
             rows.append(Row(reader.line_num, dict(row)))
     except csv.Error as exc:
         raise fail(Location(relpath, reader.line_num, 1), f"invalid CSV: {exc}") from None
