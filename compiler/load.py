@@ -662,6 +662,12 @@ def _jsonl_rows(relpath: str, text: str) -> tuple[Row, ...]:
             ) from None
         except ValueError as exc:
             raise fail(Location(relpath, number, 1), f"invalid JSON: {exc}") from None
+        except RecursionError:  # not expected after the depth check; kept as a last resort
+            raise fail(
+                Location(relpath, number, 1),
+                f"invalid JSON: lists and objects are nested more than {MAX_DEPTH} levels deep",
+                "flatten the data",
+            ) from None
     return tuple(rows)
 
 
