@@ -14,7 +14,8 @@ RANK = {
     "errors": 0,
     "model": 0,
     "hashing": 0,
-    "inputs": 0,
+    "files": 0,
+    "inputs": 1,  # reads the spec seed with load's guarded loader
     "load": 1,
     "validate": 2,
     "resolve": 3,
