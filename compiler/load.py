@@ -671,11 +671,14 @@ def _jsonl_rows(relpath: str, text: str) -> tuple[Row, ...]:
     return tuple(rows)
 
 
+_CSV_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _csv_rows(relpath: str, text: str) -> tuple[Row, ...]:
-    found = _CONTROL.search(text)
+    found = _CSV_CONTROL.search(text)
     if found:
-        # The csv module reads NUL and other control characters as text: refused here, where
-        # their position is known, as in YAML.
+        # The csv module reads NUL and other C0 controls as text: refused here, where their
+        # position is known, as JSON refuses them raw inside a string.
         line, start = _line_start(text[: found.start()], "\r", "\n")
         raise fail(
             Location(relpath, line, found.start() - start + 1),
