@@ -209,8 +209,7 @@ class _Limits(yaml.composer.Composer):
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         if self.check_event(yaml.AliasEvent):
-            raise _Refused(
-                self.peek_event().start_mark,
+            raise self._refused(
                 "anchors and aliases are not supported",
                 "write the value out, or put shared data in a collection",
             )
@@ -219,15 +218,13 @@ class _Limits(yaml.composer.Composer):
         if not (isinstance(parent, yaml.MappingNode) and index is None):
             self.nodes += 1
             if self.nodes > NODE_LIMIT:
-                raise _Refused(
-                    self.peek_event().start_mark,
+                raise self._refused(
                     f"file has more than {NODE_LIMIT} YAML nodes",
                     "split it into smaller files",
                 )
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise _Refused(
-                self.peek_event().start_mark,
+            raise self._refused(
                 f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
                 "flatten the data",
             )
@@ -235,6 +232,9 @@ class _Limits(yaml.composer.Composer):
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+    def _refused(self, message: str, hint: str) -> _Refused:
+        return _Refused(self.peek_event().start_mark, message, hint)
 
 
 class _SpecLoader(_Limits, yaml.SafeLoader):

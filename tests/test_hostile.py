@@ -12,17 +12,15 @@ import builtins
 import json
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from compiler.emit import dump_json
-from tests.conftest import CASES, ROOT, copy_project
+from tests.conftest import CASES, copy_project
+from tests.test_crash import dsc  # a subprocess with a timeout: a hang fails, it is not timed
 
-HANG = 60  # seconds: only a hang comes near it
 BUILT = "built 4 records (train 3, val 1, test 0; dropped 0) into build/\n"
 SHA = "0" * 64
 
@@ -33,18 +31,6 @@ def built(tmp_path: Path) -> Path:
     done = dsc("build", "-C", project)
     assert done.returncode == 0, done.stderr
     return project
-
-
-def dsc(*args: object, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "compiler", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=HANG,
-    )
 
 
 def rewrite_metadata(project: Path, change: Callable[[dict], None]) -> None:

@@ -8,10 +8,8 @@ timeout only catches a hang (the machine is shared and noisy), it measures nothi
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,8 +18,8 @@ import yaml
 from compiler import load
 from compiler.errors import CompileError
 from tests.conftest import CASES, ROOT, copy_project
+from tests.test_crash import dsc  # a subprocess with a timeout: a hang fails, it is not timed
 
-HANG = 120  # seconds: far above what any case needs; only a hang comes near it
 MEMORY = 1 << 30
 CORPUS = Path(__file__).resolve().parent / "errors"
 
@@ -33,15 +31,7 @@ def _capped() -> None:
 
 
 def build_capped(project: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "compiler", "build", "-C", str(project), "-j", "1"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=HANG,
-        preexec_fn=_capped,
-    )
+    return dsc("build", "-C", project, "-j", "1", preexec_fn=_capped)
 
 
 @pytest.fixture
