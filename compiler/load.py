@@ -154,7 +154,7 @@ def parse_yaml(relpath: str, text: str) -> Document:
             f"U+{ord(found.group()):04X} is not allowed",
             "remove it, or write it as an escape in a double-quoted string",
         )
-    node = _compose(relpath, text, _LOADERS[0])
+    node = _compose(relpath, text)
     if node is None:
         what = "file is empty" if not text.strip() else "file holds only comments"
         raise fail(Location(relpath, 1, 1), what, "a spec file must hold a mapping")
@@ -164,24 +164,21 @@ def parse_yaml(relpath: str, text: str) -> Document:
     return doc
 
 
-def _compose(relpath: str, text: str, loader_type: type) -> yaml.Node | None:
-    """The document's node tree, composed with the limits.
-
-    A syntax error found by libyaml is composed again by PyYAML, whose messages (and the
-    hints built on them) are the ones documented; the node limit bounds that second pass too.
-    """
-    loader = loader_type(text)
+def _compose(relpath: str, text: str) -> yaml.Node | None:
+    """The document's node tree, composed with the limits (refused early when libyaml can)."""
+    refused = _prescan(text) if yaml.__with_libyaml__ else None
+    loader = _SpecLoader(text)
     try:
+        if refused is not None:
+            raise refused
         return loader.get_single_node()
     except _Refused as exc:
         raise fail(
             Location(relpath, exc.mark.line + 1, exc.mark.column + 1), exc.message, exc.hint
         ) from None
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(relpath, text, exc) from None
     except yaml.YAMLError as exc:
-        if loader_type is not _SpecLoader:
-            return _compose(relpath, text, _SpecLoader)
-        if isinstance(exc, yaml.MarkedYAMLError):
-            raise _syntax_error(relpath, text, exc) from None
         raise fail(Location(relpath, 1, 1), f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
@@ -193,6 +190,10 @@ class _Refused(Exception):
     def __init__(self, mark: yaml.Mark, message: str, hint: str) -> None:
         super().__init__(message)
         self.mark, self.message, self.hint = mark, message, hint
+
+
+_TOO_MANY_NODES = (f"file has more than {NODE_LIMIT} YAML nodes", "split it into smaller files")
+_TOO_DEEP = (f"lists and mappings are nested more than {MAX_DEPTH} levels deep", "flatten the data")
 
 
 class _Limits(yaml.composer.Composer):
@@ -218,16 +219,10 @@ class _Limits(yaml.composer.Composer):
         if not (isinstance(parent, yaml.MappingNode) and index is None):
             self.nodes += 1
             if self.nodes > NODE_LIMIT:
-                raise self._refused(
-                    f"file has more than {NODE_LIMIT} YAML nodes",
-                    "split it into smaller files",
-                )
+                raise self._refused(*_TOO_MANY_NODES)
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self._refused(
-                f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
-                "flatten the data",
-            )
+            raise self._refused(*_TOO_DEEP)
         try:
             return super().compose_node(parent, index)
         finally:
@@ -238,33 +233,48 @@ class _Limits(yaml.composer.Composer):
 
 
 class _SpecLoader(_Limits, yaml.SafeLoader):
-    """PyYAML's pure-Python safe loader with the limits: its errors are the ones we explain."""
+    """PyYAML's safe loader with the limits."""
 
 
-if yaml.__with_libyaml__:
+def _prescan(text: str) -> _Refused | None:
+    """The refusal the node and depth limits would give, found over libyaml's events.
 
-    class _FastLoader(_Limits, yaml.cyaml.CParser, yaml.resolver.Resolver):  # type: ignore[misc]
-        """libyaml's parser under the same Python composer, resolver and limits: the events
-        come ten times faster, so a file at the node limit is read in a second, not in ten.
-        """
-
-        def __init__(self, text: str) -> None:
-            yaml.cyaml.CParser.__init__(self, text)
-            _Limits.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
-
-        def compose_scalar_node(self, anchor: Any) -> yaml.ScalarNode:
-            node = super().compose_scalar_node(anchor)
-            if node.style == "":  # libyaml's name for the plain style; PyYAML's is None
-                node.style = None
-            return node
-
-        def dispose(self) -> None:
-            pass
-
-    _LOADERS: tuple[type, ...] = (_FastLoader, _SpecLoader)
-else:
-    _LOADERS = (_SpecLoader,)
+    libyaml parses ten times faster than PyYAML, so a huge file is refused in a second, not
+    in the tens of seconds PyYAML takes to reach the limit. It only counts: PyYAML still
+    parses every file (the two differ on some invalid YAML, and PyYAML's messages are the
+    documented ones), and where libyaml stops early (an alias, a syntax error) PyYAML decides.
+    """
+    parser = yaml.cyaml.CParser(text)
+    nodes = 0
+    # Per open collection: None for a list; for a mapping, whether its next node is a key.
+    key_next: list[bool | None] = []
+    try:
+        while True:
+            event = parser.get_event()
+            if isinstance(event, yaml.AliasEvent | yaml.DocumentEndEvent | yaml.StreamEndEvent):
+                return None
+            if isinstance(event, yaml.CollectionEndEvent):
+                key_next.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            is_key = bool(key_next) and key_next[-1] is True
+            if key_next and key_next[-1] is not None:
+                key_next[-1] = not is_key
+            if not is_key:
+                nodes += 1
+                if nodes > NODE_LIMIT:
+                    return _Refused(event.start_mark, *_TOO_MANY_NODES)
+            if len(key_next) + 1 > MAX_DEPTH:
+                return _Refused(event.start_mark, *_TOO_DEEP)
+            if isinstance(event, yaml.MappingStartEvent):
+                key_next.append(True)
+            elif isinstance(event, yaml.SequenceStartEvent):
+                key_next.append(None)
+    except yaml.YAMLError:
+        return None
+    finally:
+        parser.dispose()
 
 
 _TOKEN_NAMES = {
