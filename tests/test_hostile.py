@@ -266,3 +266,18 @@ def test_a_data_file_that_is_a_character_device_is_refused(built: Path) -> None:
         "device, not a regular file\n"
         "  hint: name an ordinary file: dsc reads no pipes, devices or sockets\n"
     )
+
+
+def test_links_that_stay_inside_the_project_keep_working(built: Path, tmp_path: Path) -> None:
+    """Only links that leave the project (or loop) are refused: the records stay the same."""
+    before = {p.name: p.read_bytes() for p in (built / "build").glob("*.jsonl")}
+    (built / "shared").mkdir()
+    for name in ("data/examples.jsonl", "brands/acme.yaml"):
+        target = built / "shared" / Path(name).name
+        (built / name).rename(target)
+        (built / name).symlink_to(os.path.relpath(target, (built / name).parent))
+
+    code, _, err = build_in_process(built)
+
+    assert (code, err) == (0, "")
+    assert {p.name: p.read_bytes() for p in (built / "build").glob("*.jsonl")} == before
