@@ -109,7 +109,11 @@ def locate(
 
 def _without_links(real_base: str, relpath: str) -> tuple[str, os.stat_result]:
     """Walk down from base with lstat alone, refusing the first link met."""
-    real, info = real_base, os.lstat(real_base)
+    real = real_base
+    try:
+        info = os.lstat(real_base)
+    except OSError:
+        raise Refused(f"file not found: {relpath}", missing=True) from None
     for part in relpath.split("/"):
         if part in ("", "."):
             continue

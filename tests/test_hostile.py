@@ -268,7 +268,7 @@ def test_a_data_file_that_is_a_character_device_is_refused(built: Path) -> None:
     )
 
 
-def test_links_that_stay_inside_the_project_keep_working(built: Path, tmp_path: Path) -> None:
+def test_links_that_stay_inside_the_project_keep_working(built: Path) -> None:
     """Only links that leave the project (or loop) are refused: the records stay the same."""
     before = {p.name: p.read_bytes() for p in (built / "build").glob("*.jsonl")}
     (built / "shared").mkdir()
