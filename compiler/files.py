@@ -23,12 +23,13 @@ _OPEN_FLAGS = (
     os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | os.O_CLOEXEC
 )
 _CHUNK = 1 << 22
+_MISSING_HINT = "check the path: it is relative to the project folder, with '/' separators"
 
 
 class Refused(Exception):
     """A path dsc will not read: what is wrong and how to fix it; the caller says where."""
 
-    def __init__(self, message: str, hint: str = "", missing: bool = False) -> None:
+    def __init__(self, message: str, hint: str, missing: bool = False) -> None:
         super().__init__(message)
         self.message, self.hint, self.missing = message, hint, missing
 
@@ -95,13 +96,12 @@ def locate(
     try:
         info = os.lstat(real)
     except (FileNotFoundError, NotADirectoryError):
-        raise Refused(
-            f"file not found: {relpath}", _similar_file(real, relpath), missing=True
-        ) from None
+        hint = _similar_file(real, relpath) or _MISSING_HINT
+        raise Refused(f"file not found: {relpath}", hint, missing=True) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise _loop(relpath) from None
-        raise Refused(f"cannot read {relpath}: {exc.strerror}", "check its permissions") from None
+        raise _unreadable(relpath, exc) from None
     if stat.S_ISLNK(info.st_mode):  # realpath left it unresolved: the link loops
         raise _loop(relpath)
     return real, info
@@ -113,7 +113,7 @@ def _without_links(real_base: str, relpath: str) -> tuple[str, os.stat_result]:
     try:
         info = os.lstat(real_base)
     except OSError:
-        raise Refused(f"file not found: {relpath}", missing=True) from None
+        raise Refused(f"file not found: {relpath}", _MISSING_HINT, missing=True) from None
     for part in relpath.split("/"):
         if part in ("", "."):
             continue
@@ -121,15 +121,19 @@ def _without_links(real_base: str, relpath: str) -> tuple[str, os.stat_result]:
         try:
             info = os.lstat(real)
         except (FileNotFoundError, NotADirectoryError):
-            raise Refused(f"file not found: {relpath}", missing=True) from None
+            raise Refused(f"file not found: {relpath}", _MISSING_HINT, missing=True) from None
         except OSError as exc:
-            raise Refused(f"cannot read {relpath}: {exc.strerror}") from None
+            raise _unreadable(relpath, exc) from None
         if stat.S_ISLNK(info.st_mode):
             raise Refused(
                 f"path {relpath!r} is a symbolic link",
                 "dsc writes no links into a build: build again",
             )
     return real, info
+
+
+def _unreadable(relpath: str, exc: OSError) -> Refused:
+    return Refused(f"cannot read {relpath}: {exc.strerror}", "check its permissions")
 
 
 def _loop(relpath: str) -> Refused:
@@ -161,7 +165,7 @@ def open_file(
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # replaced by a link since the check
             raise _loop(relpath) from None
-        raise Refused(f"cannot read {relpath}: {exc.strerror}", "check its permissions") from None
+        raise _unreadable(relpath, exc) from None
     opened = os.fstat(fd)
     if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino) or not stat.S_ISREG(
         opened.st_mode
@@ -188,7 +192,7 @@ def read_bytes(
         while len(data) <= limit and (chunk := os.read(fd, min(_CHUNK, limit + 1 - len(data)))):
             data += chunk
     except OSError as exc:
-        raise Refused(f"cannot read {relpath}: {exc.strerror}", "check its permissions") from None
+        raise _unreadable(relpath, exc) from None
     finally:
         os.close(fd)
     if len(data) > limit:
@@ -212,14 +216,14 @@ def sha256(
             digest.update(chunk)
             read += len(chunk)
             if limit is not None and read > limit:
-                raise Refused(f"file is over the limit of {limit} bytes")
+                raise Refused(f"file is over the limit of {limit} bytes", "split it")
             if read - cached >= 1 << 26 and hasattr(os, "posix_fadvise"):
                 # Let the system forget what was read: outputs of a million records are
                 # gigabytes, and their cached pages cost every later write (docs/benchmarks.md).
                 os.posix_fadvise(fd, 0, read, os.POSIX_FADV_DONTNEED)
                 cached = read
     except OSError as exc:
-        raise Refused(f"cannot read {relpath}: {exc.strerror}") from None
+        raise _unreadable(relpath, exc) from None
     finally:
         os.close(fd)
     return digest.hexdigest()
