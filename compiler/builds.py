@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from compiler import files
 from compiler.errors import Location, fail
 from compiler.model import SPLITS
 
 Build = dict[str, tuple[str, dict[str, Any]]]  # record id -> (split, record)
 _EDITED = "the file was edited by hand or cut short: rebuild it with dsc build"
+# dsc diff holds both builds in memory; a split file beyond this is refused, not read.
+READ_LIMIT = 1 << 30
 
 
 def parse_build(texts: dict[str, str], where: str) -> Build:
@@ -50,9 +54,21 @@ def read_folder(folder: Path) -> Build:
         )
     texts = {}
     for name in SPLITS:
-        path = folder / f"{name}.jsonl"
-        if path.is_file():
-            texts[name] = path.read_text(encoding="utf-8")
+        relpath = f"{name}.jsonl"
+        if not os.path.lexists(folder / relpath):
+            continue
+        try:
+            # Through the gate: a committed build may hold a link or a pipe in place of a file.
+            raw = files.read_bytes(folder, relpath, READ_LIMIT, links=False)
+            texts[name] = raw.decode("utf-8")
+        except files.Refused as exc:
+            raise fail(Location(f"{folder.name}/{relpath}"), exc.message, exc.hint) from None
+        except UnicodeDecodeError as exc:
+            raise fail(
+                Location(f"{folder.name}/{relpath}"),
+                f"invalid UTF-8 byte 0x{raw[exc.start]:02x}",
+                "dsc writes UTF-8: rebuild the file",
+            ) from None
     return parse_build(texts, folder.name or str(folder))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import filecmp
 import json
 import os
 import platform
@@ -246,23 +245,29 @@ def check(project: Path, out: Path | None) -> None:
     click.echo(f"{out_dir.name}/ matches the specs")
 
 
-def _tree(folder: Path) -> dict[str, Path]:
-    if not folder.is_dir():
-        return {}
-    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def _compare_trees(actual: Path, expected: Path) -> list[str]:
-    have, want = _tree(actual), _tree(expected)
+    """What differs between a committed build and a fresh one; the committed files are read
+    through the gate (no links, no pipes or devices: a pull request may commit anything)."""
+    from compiler import files
+
+    have = files.tree(actual) if actual.is_dir() else {}
+    want = files.tree(expected)
     problems = []
     for path in sorted(set(have) | set(want)):
-        name = f"{actual.name}/{path}"
+        name = f"{actual.name}/{files.shown(path)}"
         if path not in have:
             problems.append(f"{name} is missing")
         elif path not in want:
             problems.append(f"{name} is not a build output")
-        elif not filecmp.cmp(have[path], want[path], shallow=False):
-            problems.append(f"{name} differs (stale or edited by hand)")
+        elif not have[path]:
+            problems.append(f"{name} is not a regular file")
+        else:
+            try:
+                same = files.sha256(actual, path, links=False) == files.sha256(expected, path)
+            except files.Refused:
+                same = False
+            if not same:
+                problems.append(f"{name} differs (stale or edited by hand)")
     return problems
 
 

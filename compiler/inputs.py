@@ -8,31 +8,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from compiler import __version__
+from compiler import __version__, files
 
 DATASET = "specs/dataset.yaml"
 CONTEXTS = "specs/contexts.yaml"
 METADATA = "metadata.json"
-
-
-def yaml_files(root: Path, folder: str) -> list[str]:
-    """The YAML files of a project folder, as sorted relative POSIX paths."""
-    base = root / folder
-    if not base.is_dir():
-        return []
-    names = [p.name for p in base.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
-    return [f"{folder}/{name}" for name in sorted(names)]
+# Far above what a build writes (counts and hashes), far below what would strain memory.
+METADATA_LIMIT = 16 * 1024 * 1024
 
 
 def spec_files(root: Path) -> list[str]:
-    """Every spec file of the project (data files are found through the rules)."""
-    paths = [DATASET] if (root / DATASET).is_file() else []
-    if (root / CONTEXTS).is_file():
-        paths.append(CONTEXTS)
-    return paths + yaml_files(root, "brands") + yaml_files(root, "specs/tasks")
+    """Every spec file of the project (data files are found through the rules).
+
+    Raises files.Refused when a spec folder links out of the project.
+    """
+    paths = [p for p in (DATASET, CONTEXTS) if os.path.lexists(root / p)]
+    return paths + files.yaml_files(root, "brands") + files.yaml_files(root, "specs/tasks")
 
 
 def drop_cache(fd: int, length: int = 0) -> None:
@@ -44,22 +39,6 @@ def drop_cache(fd: int, length: int = 0) -> None:
     """
     if hasattr(os, "posix_fadvise"):
         os.posix_fadvise(fd, 0, length, os.POSIX_FADV_DONTNEED)
-
-
-def sha256_file(path: Path) -> str | None:
-    """The file's sha256, read in chunks (outputs can be gigabytes); None when unreadable."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb", buffering=0) as f:
-            read = 0
-            while chunk := f.read(1 << 22):
-                digest.update(chunk)
-                read += len(chunk)
-                if read >= 1 << 26:
-                    drop_cache(f.fileno(), read)
-    except OSError:
-        return None
-    return digest.hexdigest()
 
 
 def fingerprint(inputs: dict[str, str], seed: Any) -> str:
@@ -94,79 +73,131 @@ def sealed(text: str) -> bool:
     return hashlib.sha256(blank.encode("utf-8")).hexdigest() == recorded
 
 
-def read_metadata(out_dir: Path) -> dict[str, Any] | None:
+def read_metadata(out_dir: Path) -> tuple[str, dict[str, Any]] | None:
+    """The text and data of out_dir/metadata.json, read through the gate; None when unusable."""
     try:
-        with open(out_dir / METADATA, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+        text = files.read_bytes(out_dir, METADATA, METADATA_LIMIT, links=False).decode("utf-8")
+        data = json.loads(text)
+    except (files.Refused, ValueError, RecursionError):
         return None
-    return data if isinstance(data, dict) else None
+    return (text, data) if isinstance(data, dict) else None
+
+
+def metadata_problem(meta: dict[str, Any]) -> str | None:
+    """What makes a metadata.json unusable for the up-to-date check (None: nothing).
+
+    The file is committed with the specs, so it is as untrusted as they are: every path in it
+    is judged by its text before any file is named by it.
+    """
+    compiler = meta.get("compiler")
+    version = compiler.get("version") if isinstance(compiler, dict) else None
+    if not isinstance(version, str) or not _VERSION.fullmatch(version):
+        return "compiler.version is not a version"
+    seed = meta.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        return "seed is not an integer"
+    for key in ("inputs", "outputs"):
+        table = meta.get(key)
+        if not isinstance(table, dict):
+            return f"{key} is not a mapping"
+        for path, digest in table.items():
+            problem = files.path_problem(path)
+            if problem is not None or path == METADATA:
+                return f"{key} names {path[:80]!r}, which is not a path of a project file"
+            if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+                return f"{key} holds {str(digest)[:80]!r} for {path[:80]!r}, not a sha256"
+    return None
 
 
 def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
     """Why out_dir is not what the project would compile to now; empty when it is up to date.
 
     Compares the sha256 of every input and output with the ones metadata.json recorded,
-    the compiler version and the seed option. It never parses a spec.
+    the compiler version and the seed option. Every file is read through the gate
+    (compiler/files.py), and a path of metadata.json that does not belong means "rebuild".
     """
-    meta = read_metadata(out_dir)
-    if meta is None:
+    found = read_metadata(out_dir)
+    if found is None:
         return [f"no readable {out_dir.name}/{METADATA}"]
+    text, meta = found
     staging = out_dir.with_name(out_dir.name + ".staging")
-    leftover = [f"{staging.name}/ was left by an interrupted build"] if staging.exists() else []
-    compiler, recorded, outputs = (meta.get(key) for key in ("compiler", "inputs", "outputs"))
-    if not (
-        isinstance(compiler, dict) and isinstance(recorded, dict) and isinstance(outputs, dict)
-    ):
-        return [f"{out_dir.name}/{METADATA} was edited by hand"]
-    reasons = leftover
-    built_with = compiler.get("version")
+    reasons = [f"{staging.name}/ was left by an interrupted build"] if staging.exists() else []
+    problem = metadata_problem(meta)
+    if problem is not None:
+        return [*reasons, f"{out_dir.name}/{METADATA} was edited by hand ({problem})"]
+    recorded, outputs = meta["inputs"], meta["outputs"]
+    built_with = meta["compiler"]["version"]
     if built_with != __version__:
         reasons.append(f"compiler version changed ({built_with} -> {__version__})")
-    elif not sealed((out_dir / METADATA).read_text(encoding="utf-8")):
+    elif not sealed(text):
         reasons.append(f"{out_dir.name}/{METADATA} was edited by hand")
-    effective = seed if seed is not None else _spec_seed(root)
-    if meta.get("seed") != effective:
-        reasons.append(f"seed changed ({meta.get('seed')} -> {effective})")
-    current = {p: sha256_file(root / p) for p in spec_files(root)}
+    effective = seed if seed is not None else _spec_seed(root, meta["seed"])
+    if meta["seed"] != effective:
+        reasons.append(f"seed changed ({meta['seed']} -> {effective})")
+    try:
+        specs = spec_files(root)
+    except files.Refused as exc:
+        return [*reasons, exc.message]
+    limit = files.SPEC_FILE_LIMIT
+    inputs_out = (out_dir, root / "build")
+    current = {p: _digest(root, p, limit, inputs_out) for p in specs}
     data_paths = [p for p in recorded if p not in current and not _is_spec_path(p)]
-    current.update({p: sha256_file(root / p) for p in data_paths})
+    current.update({p: _digest(root, p, files.DATA_FILE_LIMIT, inputs_out) for p in data_paths})
     for path in sorted(set(recorded) | set(current)):
         old, new = recorded.get(path), current.get(path)
         if old == new:
             continue
-        if old is None:
+        if new == _UNREADABLE:
+            reasons.append(f"{path} cannot be read")
+        elif old is None:
             reasons.append(f"{path} was added")
         elif new is None:
             reasons.append(f"{path} was deleted")
         else:
             reasons.append(f"{path} changed")
     for path, digest in sorted(outputs.items()):
-        actual = sha256_file(out_dir / path)
+        actual = _digest(out_dir, path, None, (), links=False)
         if actual is None:
             reasons.append(f"{out_dir.name}/{path} is missing")
+        elif actual == _UNREADABLE:
+            reasons.append(f"{out_dir.name}/{path} is not a regular file")
         elif actual != digest:
             reasons.append(f"{out_dir.name}/{path} was edited by hand")
     expected = set(outputs) | {METADATA}
-    for path in sorted(_tree(out_dir) - expected):
-        reasons.append(f"{out_dir.name}/{path} is not a build output")
+    for path in sorted(set(files.tree(out_dir)) - expected):
+        reasons.append(f"{out_dir.name}/{files.shown(path)} is not a build output")
     return reasons
 
 
-def _spec_seed(root: Path) -> Any:
-    import yaml
+_SHA256 = re.compile("[0-9a-f]{64}")
+_VERSION = re.compile("[0-9A-Za-z.+_-]{1,40}")
+_UNREADABLE = "unreadable"
+
+
+def _digest(
+    base: Path, path: str, limit: int | None, outputs: tuple[Path, ...], links: bool = True
+) -> str | None:
+    """The file's sha256; None when it does not exist, _UNREADABLE when the gate refuses it."""
+    try:
+        return files.sha256(base, path, limit, outputs, links)
+    except files.Refused as exc:
+        return None if exc.missing else _UNREADABLE
+
+
+def _spec_seed(root: Path, unreadable: Any) -> Any:
+    """The seed of specs/dataset.yaml, read by the same guarded loader as a build.
+
+    A spec with errors gives `unreadable`: its hash has changed, which is reason enough.
+    """
+    from compiler.errors import CompileError
+    from compiler.load import load_yaml
 
     try:
-        with open(root / DATASET, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except (OSError, ValueError, yaml.YAMLError):
-        return None
-    return data.get("seed") if isinstance(data, dict) else None
+        data = load_yaml(root, DATASET).data
+    except CompileError:
+        return unreadable
+    return data.get("seed") if isinstance(data, dict) else unreadable
 
 
 def _is_spec_path(path: str) -> bool:
     return path in (DATASET, CONTEXTS) or path.startswith(("brands/", "specs/tasks/"))
-
-
-def _tree(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}

@@ -6,6 +6,7 @@ import bisect
 import dataclasses
 import itertools
 import operator
+import os
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,9 +17,10 @@ from compiler.check import Checker, Inspector, fingerprints
 from compiler.emit import Writer, check_output_dir, encode
 from compiler.errors import Collector, CompileError, Diagnostic, Location, fail
 from compiler.expand import Bindings, Plan, expand, maker
+from compiler.files import Refused, yaml_files
 from compiler.hashing import format_id
-from compiler.inputs import CONTEXTS, DATASET, yaml_files
-from compiler.load import check_inside, load_data, load_yaml
+from compiler.inputs import CONTEXTS, DATASET
+from compiler.load import load_data, load_yaml
 from compiler.model import FIELDS, Config, Project, Record
 from compiler.parallel import ordered_map, usable_cpus
 from compiler.resolve import data_file_refs, resolve
@@ -27,29 +29,45 @@ from compiler.stats import FACETS, metadata_document
 from compiler.validate import validate
 
 
-def load_project(root: Path, seed: int | None = None) -> Project:
-    """Read, validate and resolve every spec file of the project at `root`."""
-    if not (root / DATASET).is_file():
+def load_project(root: Path, seed: int | None = None, out_dir: Path | None = None) -> Project:
+    """Read, validate and resolve every spec file of the project at `root`.
+
+    No input may live in the output folder (root/build, and out_dir when given): each build
+    rewrites it, so a build reading it would never be the same twice.
+    """
+    if not os.path.lexists(root / DATASET):
         raise fail(
             Location(DATASET),
             f"no {DATASET} in {root.name or root}",
             "run dsc in a project folder, or create one with specs/dataset.yaml",
         )
+    outputs = tuple(
+        folder.with_name(folder.name + suffix)
+        for folder in dict.fromkeys([root / "build", *([out_dir] if out_dir else [])])
+        for suffix in ("", ".staging", ".old")
+    )
     errors: list[CompileError] = []
 
     def read(path: str, kind: str) -> Any:
         try:
-            doc = load_yaml(root, path)
+            doc = load_yaml(root, path, outputs)
             validate(doc, kind)
             return doc
         except CompileError as exc:
             errors.append(exc)
             return None
 
+    def listed(folder: str) -> list[str]:
+        try:
+            return yaml_files(root, folder)
+        except Refused as exc:
+            errors.append(fail(Location(folder), exc.message, exc.hint))
+            return []
+
     dataset = read(DATASET, "dataset")
-    contexts = read(CONTEXTS, "contexts") if (root / CONTEXTS).is_file() else None
-    brands = [read(p, "brand") for p in yaml_files(root, "brands")]
-    tasks = [read(p, "task") for p in yaml_files(root, "specs/tasks")]
+    contexts = read(CONTEXTS, "contexts") if os.path.lexists(root / CONTEXTS) else None
+    brands = [read(p, "brand") for p in listed("brands")]
+    tasks = [read(p, "task") for p in listed("specs/tasks")]
     if not errors and not tasks:
         errors.append(
             fail(
@@ -62,8 +80,7 @@ def load_project(root: Path, seed: int | None = None) -> Project:
     data_files = {}
     for path, where in data_file_refs(tasks):
         try:
-            check_inside(root, path, where)
-            data_files[path] = load_data(root, path, where)
+            data_files[path] = load_data(root, path, where, outputs)
         except CompileError as exc:
             errors.append(exc)
     _raise(errors)
@@ -389,8 +406,8 @@ def build(
     same for every number.
     """
     root = Path(root)
-    project = load_project(root, seed)
     out_dir = Path(out_dir) if out_dir is not None else root / "build"
+    project = load_project(root, seed, out_dir)
     check_output_dir(root, out_dir)
     writer = Writer(out_dir)
     try:

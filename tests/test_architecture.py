@@ -15,7 +15,8 @@ RANK = {
     "model": 0,
     "hashing": 0,
     "text": 0,
-    "inputs": 0,
+    "files": 0,
+    "inputs": 1,  # reads the spec seed with load's guarded loader
     "load": 1,
     "validate": 2,
     "resolve": 3,
