@@ -15,6 +15,8 @@ CORE_METADATA = ("task", "rule", "brand", "context", "platform", "quality")
 DEFAULT_LIMITS = {"instruction": (10, 1000), "input": (0, 4000), "output": (20, 4000)}
 DEFAULT_MAX_RECORDS = 5_000_000
 DEFAULT_MAX_RECORD_CHARS = 100_000
+DEFAULT_MAX_RECORD_CPU_SECONDS = 2.0  # per record, all its templates together
+DEFAULT_MAX_MEMORY_MIB = 1024  # growth of a process's address space while it renders
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Config:
     limits: Limits
     max_records: int
     max_record_chars: int
+    max_record_cpu_seconds: float = DEFAULT_MAX_RECORD_CPU_SECONDS
+    max_memory_mib: int = DEFAULT_MAX_MEMORY_MIB
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 
-from compiler.errors import CompileError, Location, fail
+from compiler.budget import CLOCK, LIMITS, OverBudget
+from compiler.errors import CompileError, Diagnostic, Location, fail
 from compiler.model import Template
 from compiler.sandbox import ENV, MAX_STRING
 
@@ -57,14 +58,20 @@ def compile_template(tpl: Template, what: str) -> Renderer:
 
     def slow(context: dict[str, Any]) -> str:
         chunks, size = [], 0
+        rendering, CLOCK.rendering = CLOCK.rendering, True
         try:
             for chunk in compiled.generate(context):
                 size += len(chunk)
                 if size > MAX_STRING:
                     raise SecurityError(f"output is longer than {MAX_STRING} characters")
                 chunks.append(chunk)
+        except (OverBudget, MemoryError) as exc:
+            chunks.clear()
+            raise OverBudgetError(tpl, what, exc) from None
         except Exception as exc:
             raise render_error(tpl, what, exc) from None
+        finally:
+            CLOCK.rendering = rendering
         return "".join(chunks)
 
     if fast is None:
@@ -97,12 +104,49 @@ def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], A
         ) from None
 
     def evaluate(context: dict[str, Any]) -> bool:
+        rendering, CLOCK.rendering = CLOCK.rendering, True
         try:
             return bool(expression(**context))
+        except (OverBudget, MemoryError) as exc:
+            raise OverBudgetError(tpl, what, exc) from None
         except Exception as exc:
             raise render_error(tpl, what, exc, expression=True) from None
+        finally:
+            CLOCK.rendering = rendering
 
     return evaluate
+
+
+class OverBudgetError(CompileError):
+    """A template that ran out of CPU time or memory; `for_record` names the record.
+
+    The limits themselves live in specs/dataset.yaml, so the error points at the template
+    and the hint at the `limits:` key that moves the bound.
+    """
+
+    def __init__(self, tpl: Template, what: str, exc: BaseException) -> None:
+        self.location, self.what = tpl.location, what
+        self.memory = isinstance(exc, MemoryError)
+        super().__init__(self._diagnostic(""))
+
+    def for_record(self, record_id: str) -> CompileError:
+        return CompileError(self._diagnostic(f" for record {record_id}"))
+
+    def _diagnostic(self, suffix: str) -> Diagnostic:
+        if self.memory:
+            return Diagnostic(
+                self.location,
+                f"template in {self.what} needed more than {LIMITS.memory_mib} MiB of "
+                f"memory{suffix}",
+                "make the template build smaller values, or raise limits.max_memory_mib "
+                "in specs/dataset.yaml",
+            )
+        return Diagnostic(
+            self.location,
+            f"template in {self.what} took more than {LIMITS.cpu_seconds:g} s of CPU time{suffix}",
+            "make the template do less work per record, or raise "
+            "limits.max_record_cpu_seconds in specs/dataset.yaml",
+        )
 
 
 _MISSING = object()
@@ -216,7 +260,6 @@ def render_error(
             LookupError,
             OverflowError,
             RecursionError,
-            MemoryError,
         ),
     ):
         return fail(template_location(tpl, line), f"template error in {what}: {exc}")

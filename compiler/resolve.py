@@ -12,7 +12,9 @@ from compiler.load import DataFile, Document
 from compiler.model import (
     CORE_METADATA,
     DEFAULT_LIMITS,
+    DEFAULT_MAX_MEMORY_MIB,
     DEFAULT_MAX_RECORD_CHARS,
+    DEFAULT_MAX_RECORD_CPU_SECONDS,
     DEFAULT_MAX_RECORDS,
     FIELDS,
     SPLITS,
@@ -107,6 +109,8 @@ def _config(doc: Document, errors: Collector) -> Config:
         limits=_limits(DEFAULT_LIMITS, limits, doc, ("limits",), errors),
         max_records=limits.get("max_records", DEFAULT_MAX_RECORDS),
         max_record_chars=limits.get("max_record_chars", DEFAULT_MAX_RECORD_CHARS),
+        max_record_cpu_seconds=limits.get("max_record_cpu_seconds", DEFAULT_MAX_RECORD_CPU_SECONDS),
+        max_memory_mib=limits.get("max_memory_mib", DEFAULT_MAX_MEMORY_MIB),
     )
 
 

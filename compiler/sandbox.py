@@ -23,13 +23,26 @@ from jinja2.filters import (
     do_indent,
     do_replace,
     do_wordwrap,
+    make_attrgetter,
     sync_do_join,
     sync_do_slice,
 )
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.runtime import Macro
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from jinja2.utils import _PassArg
 from jinja2.visitor import NodeTransformer
 
-MAX_STRING = 1_000_000
+from compiler.budget import (
+    MAX_MACRO_DEPTH,
+    MAX_STEPS,
+    MAX_STRING,
+    bound,
+    bound_bits,
+    bound_value,
+    weight,
+)
+
+__all__ = ["ENV", "MAX_STRING", "SpecEnvironment", "make_environment"]
 
 
 def _bullets(value: Any) -> str:
@@ -50,9 +63,11 @@ class SpecEnvironment(ImmutableSandboxedEnvironment):
     """The sandbox templates run in: no file, environment or attribute escapes.
 
     Mapping keys win over method names (`brand.values` is the brand's list, not dict.values).
-    Lists and mappings cannot be changed in place, and the operations that can make a long
-    string from a short template (repetition, padding, format widths, join, replace) are
-    bounded before they run, so that a template cannot exhaust memory.
+    Lists and mappings cannot be changed in place, only listed methods may be called, and every
+    value a template makes is bounded (compiler/budget.py): before it is made where its size
+    can be known (`*`, `**`, `+`, `%`, `~`, format, padding, join, replace, literals), right
+    after where it cannot (filters, method calls). Loops, calls and the items filters walk
+    share one budget per render, and macros nest at most MAX_MACRO_DEPTH deep.
     """
 
     intercepted_binops = frozenset(["*", "**", "%", "+"])
@@ -85,23 +100,36 @@ class SpecEnvironment(ImmutableSandboxedEnvironment):
             return obj[attribute]
         return super().getattr(obj, attribute)
 
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        # Built-in types have methods that make unbounded values (str.translate,
+        # int.to_bytes, str.encode ...): only the listed ones may be reached.
+        for kind, allowed in _METHODS:
+            if isinstance(obj, kind):
+                return not callable(value) or attr in allowed
+        return True
+
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*" and isinstance(left, (str, list)) and isinstance(right, int):
-            _bound(len(left) * right, "repetition")
-        if operator == "*" and isinstance(right, (str, list)) and isinstance(left, int):
-            _bound(len(right) * left, "repetition")
-        if operator == "**" and isinstance(right, int) and abs(right) > 64:
-            raise SecurityError("exponent is too large")
-        if operator == "%" and isinstance(left, str):
-            _check_percent_format(left)
-        if operator == "+" and isinstance(left, (str, list)) and isinstance(right, (str, list)):
-            _bound(len(left) + len(right), "concatenation")
-        return super().call_binop(context, operator, left, right)
+        _check_binop(operator, left, right)
+        return bound_value(super().call_binop(context, operator, left, right), "operator")
 
     def wrap_str_format(self, value: Any) -> Any:
-        if isinstance(getattr(value, "__self__", None), str):
-            _check_brace_format(value.__self__)
-        return super().wrap_str_format(value)
+        name = getattr(value, "__name__", "")
+        owner = getattr(value, "__self__", None)
+        if name not in ("format", "format_map") or not isinstance(owner, str):
+            return None
+        _check_brace_format(owner)
+        formatter = _BoundedFormatter(self)
+
+        def bounded_format(*args: Any, **kwargs: Any) -> str:
+            if name == "format_map":
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                args, kwargs = (), args[0]
+            return type(owner)(formatter.vformat(owner, args, kwargs))
+
+        return bounded_format
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         owner = getattr(__obj, "__self__", None)
@@ -109,16 +137,62 @@ class SpecEnvironment(ImmutableSandboxedEnvironment):
             if __obj.__name__ == "join" and args:
                 args = (list(args[0]), *args[1:])
             _check_str_method(owner, __obj.__name__, args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
+        _charge(__context, 1, "calls")
+        if not isinstance(__obj, Macro):
+            return bound_value(super().call(__context, __obj, *args, **kwargs), "call")
+        depth = getattr(__context, "dsc_macro_depth", 0) + 1
+        if depth > MAX_MACRO_DEPTH:
+            raise SecurityError(f"macros call each other more than {MAX_MACRO_DEPTH} levels deep")
+        __context.dsc_macro_depth = depth
+        try:
+            return bound_value(super().call(__context, __obj, *args, **kwargs), "macro")
+        finally:
+            __context.dsc_macro_depth = depth - 1
 
 
-MAX_LOOP_STEPS = 100_000
+# The methods templates may call, by type; everything else callable on these types is unsafe.
+_STR_METHODS = frozenset(["center", "ljust", "rjust", "zfill", "expandtabs", "join", "replace"])
+_METHODS: tuple[tuple[type | tuple[type, ...], frozenset[str]], ...] = (
+    (
+        str,
+        _STR_METHODS
+        | {"format", "format_map", "upper", "lower", "title", "capitalize", "casefold"}
+        | {"swapcase", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines"}
+        | {"startswith", "endswith", "find", "rfind", "index", "rindex", "count"}
+        | {"partition", "rpartition", "removeprefix", "removesuffix", "isalnum", "isalpha"}
+        | {"isascii", "isdecimal", "isdigit", "isidentifier", "islower", "isnumeric"}
+        | {"isprintable", "isspace", "istitle", "isupper"},
+    ),
+    (dict, frozenset(["keys", "values", "items", "get"])),
+    ((list, tuple, range), frozenset(["index", "count"])),
+    ((int, float, complex, bytes, bytearray, set, frozenset), frozenset(["is_integer"])),
+)
+
+
+class _BoundedFormatter(SandboxedFormatter):
+    """str.format that refuses a value or a result over the size bound before it is made."""
+
+    def vformat(self, format_string: str, args: Any, kwargs: Any) -> str:
+        self.dsc_size = len(format_string)
+        return super().vformat(format_string, args, kwargs)
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        self.dsc_size += weight(value)
+        bound(self.dsc_size, "format")
+        text = super().format_field(value, format_spec)
+        self.dsc_size += len(text) - weight(value)
+        bound(self.dsc_size, "format")
+        return text
+
+
+MAX_LOOP_STEPS = MAX_STEPS
 _LOOP_FILTER = "dsc_counted_loop"
 _CONCAT_FILTER = "dsc_bounded_concat"
+_VALUE_FILTER = "dsc_bounded_value"
 
 
 class _Bounded(NodeTransformer):
-    """Route loops and `~` through filters that bound them (Jinja has no hook for either)."""
+    """Route loops, `~` and literals through filters that bound them (Jinja has no hook)."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
@@ -133,20 +207,47 @@ class _Bounded(NodeTransformer):
         parts = nodes.List(node.nodes, lineno=node.lineno)
         return nodes.Filter(parts, _CONCAT_FILTER, [], [], None, None, lineno=node.lineno)
 
+    # `{% set a = [a, a] %}` twenty times makes a list a million times its size with no
+    # operator in sight: literals are weighed like every other value a template makes.
+    def visit_List(self, node: nodes.List) -> nodes.Node:
+        return self._weighed(node)
+
+    def visit_Tuple(self, node: nodes.Tuple) -> nodes.Node:
+        return self._weighed(node)
+
+    def visit_Dict(self, node: nodes.Dict) -> nodes.Node:
+        return self._weighed(node)
+
+    def _weighed(self, node: nodes.Expr) -> nodes.Node:
+        self.generic_visit(node)
+        if getattr(node, "ctx", "load") != "load":
+            return node  # an assignment target: `{% for k, v in ... %}`
+        kind = nodes.Const("mapping" if isinstance(node, nodes.Dict) else "list")
+        return nodes.Filter(node, _VALUE_FILTER, [kind], [], None, None, lineno=node.lineno)
+
+
+def _charge(context: Any, steps: int, what: str) -> None:
+    total = getattr(context, "dsc_loop_steps", 0) + steps
+    if total > MAX_STEPS:
+        raise SecurityError(
+            f"{what} run more than {MAX_STEPS} times in one template"
+            if what != "filters"
+            else f"filters walk more than {MAX_STEPS} items in one template"
+        )
+    context.dsc_loop_steps = total
+
 
 def _bounded_concat(parts: list[Any]) -> str:
+    bound(sum(weight(part) for part in parts), "concatenation")
     texts = [str(part) for part in parts]
-    _bound(sum(len(text) for text in texts), "concatenation")
+    bound(sum(len(text) for text in texts), "concatenation")
     return "".join(texts)
 
 
 @pass_context
 def _counted_loop(context: Any, iterable: Any) -> Any:
     for item in iterable:
-        steps = getattr(context, "dsc_loop_steps", 0) + 1
-        if steps > MAX_LOOP_STEPS:
-            raise SecurityError(f"loops run more than {MAX_LOOP_STEPS} times in one template")
-        context.dsc_loop_steps = steps
+        _charge(context, 1, "loops")
         yield item
 
 
@@ -155,13 +256,30 @@ def _too_deep() -> TemplateSyntaxError:
     return TemplateSyntaxError("brackets or expressions are nested too deeply", 1)
 
 
-def _bound(size: int, what: str) -> None:
-    if size > MAX_STRING:
-        raise SecurityError(f"{what} result is too large ({size} > {MAX_STRING})")
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse an operation whose result would pass the bounds, before computing it."""
+    sequences = (str, bytes, list, tuple)
+    if operator == "*":
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, sequences) and isinstance(times, int):
+                bound(weight(seq) * max(times, 0), "repetition")
+        if _is_int(left) and _is_int(right):
+            bound_bits(left.bit_length() + right.bit_length(), "multiplication")
+    elif operator == "**" and _is_int(left) and _is_int(right) and right > 0:
+        if abs(left) > 1:
+            # |left| < 2**bits, so the power has at most bits * right bits.
+            bound_bits(left.bit_length() * right, "power")
+    elif operator == "%" and isinstance(left, (str, bytes)):
+        bound(_percent_size(left, right), "'%' format")
+    elif operator == "+" and isinstance(left, sequences) and isinstance(right, sequences):
+        bound(weight(left) + weight(right), "concatenation")
 
 
-_STR_METHODS = frozenset(["center", "ljust", "rjust", "zfill", "expandtabs", "join", "replace"])
-_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_PERCENT_SPEC = re.compile(r"%(?:\(([^)]*)\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.?)", re.S)
 
 
 def _check_number(text: str | None, what: str) -> None:
@@ -171,10 +289,28 @@ def _check_number(text: str | None, what: str) -> None:
         raise SecurityError(f"{what} width {int(text)} is too large (> {MAX_STRING})")
 
 
-def _check_percent_format(text: str) -> None:
-    for width, precision in _PERCENT_SPEC.findall(text):
+def _percent_size(template: str | bytes, args: Any) -> int:
+    """An upper bound on the length of `template % args`: each conversion takes its width,
+    its precision and the size of the argument it formats."""
+    text = template.decode("latin-1") if isinstance(template, bytes) else template
+    positional = args if isinstance(args, tuple) else (args,)
+    size, index = len(text), 0
+    for name, width, precision, conversion in _PERCENT_SPEC.findall(text):
         _check_number(width, "'%' format")
         _check_number(precision, "'%' format")
+        if conversion == "%":
+            continue
+        if name and isinstance(args, dict):
+            value = args.get(name, "")
+        elif index < len(positional):
+            value, index = positional[index], index + 1
+        else:
+            value = ""
+        size += int(width or 0) + int(precision or 0) + weight(value)
+        size += 310 if conversion in "fF" else 0  # '%f' % 1e308 has 309 digits
+        if size > MAX_STRING:
+            break
+    return size
 
 
 def _check_brace_format(text: str) -> None:
@@ -187,30 +323,32 @@ def _check_brace_format(text: str) -> None:
             _check_number(number, "format")
 
 
-def _text_size(items: list[Any]) -> int:
-    return sum(len(item) if isinstance(item, str) else 20 for item in items)
+def _items_size(items: list[Any], separator: str) -> int:
+    return sum(weight(item) for item in items) + len(separator) * max(len(items) - 1, 0)
 
 
 def _check_str_method(text: str, name: str, args: tuple, kwargs: dict) -> None:
     arg = args[0] if args else next(iter(kwargs.values()), None)
     if name in ("center", "ljust", "rjust", "zfill") and isinstance(arg, int):
-        _bound(arg, name)
+        bound(arg, name)
     elif name == "expandtabs":
-        _bound(len(text) + text.count("\t") * (arg if isinstance(arg, int) else 8), name)
+        bound(len(text) + text.count("\t") * (arg if isinstance(arg, int) else 8), name)
     elif name == "join" and isinstance(arg, list):
-        _bound(_text_size(arg) + len(text) * max(len(arg) - 1, 0), name)
+        bound(_items_size(arg, text), name)
     elif name == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
         old, new = args[0], args[1]
         count = text.count(old) if old else len(text) + 1
-        _bound(len(text) + count * (len(new) - len(old)), name)
+        bound(len(text) + count * (len(new) - len(old)), name)
 
 
 @pass_eval_context
 def _join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
     items = list(value)
-    if attribute is None:
-        _bound(_text_size(items) + len(str(d)) * max(len(items) - 1, 0), "join")
-    return sync_do_join(eval_ctx, items, d, attribute)
+    if attribute is not None:
+        get = make_attrgetter(eval_ctx.environment, attribute)
+        items = [get(item) for item in items]
+    bound(_items_size(items, str(d)), "join")
+    return sync_do_join(eval_ctx, items, d)
 
 
 @pass_eval_context
@@ -219,23 +357,23 @@ def _replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: int | None = None
     found = text.count(old_text) if old_text else len(text) + 1
     if count is not None:
         found = min(found, max(count, 0))
-    _bound(len(text) + found * (len(new_text) - len(old_text)), "replace")
+    bound(len(text) + found * (len(new_text) - len(old_text)), "replace")
     return do_replace(eval_ctx, s, old, new, count)
 
 
 def _center(value: Any, width: int = 80) -> str:
-    _bound(width if isinstance(width, int) else 0, "center")
+    bound(width if isinstance(width, int) else 0, "center")
     return do_center(value, width)
 
 
 def _indent(s: Any, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
     pad = width if isinstance(width, int) else len(str(width))
-    _bound(len(str(s)) + (str(s).count("\n") + 1) * pad, "indent")
+    bound(len(str(s)) + (str(s).count("\n") + 1) * pad, "indent")
     return do_indent(s, width, first, blank)
 
 
 def _format(value: Any, *args: Any, **kwargs: Any) -> str:
-    _check_percent_format(str(value))
+    bound(_percent_size(str(value), kwargs or args), "'%' format")
     return do_format(value, *args, **kwargs)
 
 
@@ -249,19 +387,43 @@ def _wordwrap(
     break_on_hyphens: bool = True,
 ) -> str:
     lines = len(s) // max(width, 1) + s.count("\n") + 1
-    _bound(len(s) + lines * len(wrapstring or "\n"), "wordwrap")
+    bound(len(s) + lines * len(wrapstring or "\n"), "wordwrap")
     return do_wordwrap(environment, s, width, break_long_words, wrapstring, break_on_hyphens)
 
 
 def _batch(value: Any, linecount: int, fill_with: Any = None) -> Any:
     if fill_with is not None:
-        _bound(linecount, "batch")
+        bound(linecount, "batch")
     return do_batch(value, linecount, fill_with)
 
 
 def _slice(value: Any, slices: int, fill_with: Any = None) -> Any:
-    _bound(slices, "slice")
+    bound(slices, "slice")
     return sync_do_slice(value, slices, fill_with)
+
+
+def _guarded(name: str, function: Any) -> Any:
+    """A filter that charges the render's step budget for the items it walks and refuses a
+    result over the size bound. It takes the context, which also keeps Jinja from running
+    it at compile time (constant folding), outside every budget."""
+    pass_arg = _PassArg.from_obj(function)
+
+    @pass_context
+    def guarded(context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        walked = len(value) if isinstance(value, (list, tuple, dict, range)) else 0
+        _charge(context, 1 + walked, "filters")
+        if pass_arg is _PassArg.context:
+            result = function(context, value, *args, **kwargs)
+        elif pass_arg is _PassArg.eval_context:
+            result = function(context.eval_ctx, value, *args, **kwargs)
+        elif pass_arg is _PassArg.environment:
+            result = function(context.environment, value, *args, **kwargs)
+        else:
+            result = function(value, *args, **kwargs)
+        return bound_value(result, name)
+
+    guarded.__name__ = getattr(function, "__name__", name)
+    return guarded
 
 
 _BOUNDED_FILTERS = {
@@ -275,6 +437,7 @@ _BOUNDED_FILTERS = {
     "slice": _slice,
     _LOOP_FILTER: _counted_loop,
     _CONCAT_FILTER: _bounded_concat,
+    _VALUE_FILTER: bound_value,
 }
 
 
@@ -310,6 +473,9 @@ def make_environment() -> SpecEnvironment:
     env.globals.pop("namespace", None)
     env.filters["bullets"] = _bullets
     env.filters["numbered"] = _numbered
+    for name, function in list(env.filters.items()):
+        if name not in (_LOOP_FILTER, _CONCAT_FILTER, _VALUE_FILTER):
+            env.filters[name] = _guarded(name, function)
     return env
 
 
