@@ -1,4 +1,4 @@
-"""Budgets for rendering: the size of values templates make, CPU time per record, memory."""
+"""EDGE: budgets for rendering: the size of values templates make, CPU time per record, memory."""
 
 from __future__ import annotations
 
