@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes
-from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
+from jinja2.exceptions import SecurityError, UndefinedError
 
 from compiler.budget import CLOCK, LIMITS, OverBudget
 from compiler.errors import CompileError, Diagnostic, Location, fail
@@ -250,20 +250,15 @@ def render_error(
             else "templates are bounded so that a spec cannot exhaust memory "
             "or time: make the result smaller, or let each do the repeating",
         )
-    if isinstance(
-        exc,
-        (
-            TemplateError,
-            TypeError,
-            ValueError,
-            ArithmeticError,
-            LookupError,
-            OverflowError,
-            RecursionError,
-        ),
-    ):
-        return fail(template_location(tpl, line), f"template error in {what}: {exc}")
+    if isinstance(exc, Exception):
+        # Whatever a filter, method or operator raises on this record's values (AttributeError
+        # from dictsort on a number, UnicodeError, ...) is the template's mistake, not dsc's.
+        return fail(template_location(tpl, line), f"template error in {what}: {_describe(exc)}")
     raise exc
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
 
 
 _NO_ATTRIBUTE = re.compile(r"'(\w+) object' has no attribute '([^']*)'")
