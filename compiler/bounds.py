@@ -19,7 +19,7 @@ from jinja2.filters import (
     sync_do_join,
     sync_do_slice,
 )
-from jinja2.sandbox import SandboxedFormatter
+from jinja2.sandbox import SandboxedEscapeFormatter, SandboxedFormatter
 from jinja2.utils import _PassArg
 
 from compiler.budget import MAX_STEPS, MAX_STRING, bound, bound_bits, bound_value, weight
@@ -43,6 +43,10 @@ class BoundedFormatter(SandboxedFormatter):
         self.dsc_size += len(text) - weight(value)
         bound(self.dsc_size, "format")
         return text
+
+
+class BoundedEscapeFormatter(BoundedFormatter, SandboxedEscapeFormatter):
+    """The same for Markup (from `| e` or `| safe`), which escapes what it formats."""
 
 
 def charge(context: Any, steps: int, what: str) -> None:
@@ -216,6 +220,10 @@ def _slice(value: Any, slices: int, fill_with: Any = None) -> Any:
     return sync_do_slice(value, slices, fill_with)
 
 
+# Filters that look at a list without walking it: they cost one step, whatever its length.
+_LOOKUPS = frozenset(["length", "count", "first", "last", "default", "d", "attr"])
+
+
 def guarded(name: str, function: Any) -> Any:
     """A filter that charges the render's step budget for the items it walks and refuses a
     result over the size bound. It takes the context, which also keeps Jinja from running
@@ -224,7 +232,8 @@ def guarded(name: str, function: Any) -> Any:
 
     @pass_context
     def guarded(context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
-        walked = len(value) if isinstance(value, (list, tuple, dict, range)) else 0
+        walks = name not in _LOOKUPS and isinstance(value, (list, tuple, dict, range))
+        walked = len(value) if walks else 0
         charge(context, 1 + walked, "filters")
         if pass_arg is _PassArg.context:
             result = function(context, value, *args, **kwargs)

@@ -90,7 +90,6 @@ LIMITS = _Limits()
 @contextlib.contextmanager
 def record_budgets(cpu_seconds: float, memory_mib: int) -> Iterator[None]:
     """Both budgets for the records (or bindings) rendered in the block."""
-    LIMITS.cpu_seconds, LIMITS.memory_mib = cpu_seconds, memory_mib
     with cpu_budget(cpu_seconds), memory_cap(memory_mib):
         yield
 
@@ -133,6 +132,7 @@ def cpu_budget(seconds: float) -> Iterator[None]:
     handler and timer are restored afterwards. Off the main thread, or without setitimer,
     nothing is armed (the memory cap and the sandbox's own bounds still hold).
     """
+    LIMITS.cpu_seconds = seconds
     main = threading.current_thread() is threading.main_thread()
     if not hasattr(signal, "setitimer") or not main:
         yield
@@ -169,6 +169,7 @@ def memory_cap(mib: int) -> Iterator[None]:
     its parent had mapped. It never raises a limit someone else set. Where the size cannot
     be read (not Linux), nothing is capped.
     """
+    LIMITS.memory_mib = mib
     current = _address_space()
     try:
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)

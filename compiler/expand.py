@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from compiler.budget import CLOCK, record_budgets
+from compiler.budget import CLOCK, LIMITS, OverBudget, cpu_budget
 from compiler.errors import Collector, CompileError, fail
 from compiler.hashing import (
     ID_TAIL,
@@ -189,10 +189,16 @@ def bindings(plan: Plan, seed: int) -> Bindings:
             CLOCK.serial += 1  # the CPU budget counts per binding
             try:
                 keep = plan.when(_context(rule, bound, keys))
-            except OverBudgetError as exc:
+            except (OverBudgetError, OverBudget) as exc:
                 chosen = b",".join(fragment(d, indexes[d], keys[sources[d].name]) for d in by_name)
-                number = id_number(head + chosen + ID_TAIL)
-                raise exc.for_record(format_id(rule.task, rule.id, number)) from None
+                record = format_id(rule.task, rule.id, id_number(head + chosen + ID_TAIL))
+                if isinstance(exc, OverBudgetError):
+                    raise exc.for_record(record) from None
+                raise fail(  # a tick that landed just as the expression ended
+                    rule.when.location,
+                    f"when took more than {LIMITS.cpu_seconds:g} s of CPU time for {record}",
+                    "raise limits.max_record_cpu_seconds in specs/dataset.yaml",
+                ) from None
             if not keep:
                 return
         chosen = b",".join(fragment(d, indexes[d], keys[sources[d].name]) for d in by_name)
@@ -339,6 +345,12 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
             return render(position, record_id_)
         except OverBudgetError as exc:
             raise exc.for_record(record_id_) from None
+        except OverBudget:  # a tick that landed just as a render ended
+            raise fail(
+                rule.location,
+                f"record {record_id_} took more than {LIMITS.cpu_seconds:g} s of CPU time",
+                "raise limits.max_record_cpu_seconds in specs/dataset.yaml",
+            ) from None
 
     def render(position: int, record_id_: str) -> Record:
         bound: dict[str, Any] = {}
@@ -421,7 +433,8 @@ def expand(project: Project) -> tuple[list[tuple[Plan, Bindings]], Collector]:
     for plan in plan_rules(project):
         try:
             config = project.config
-            with record_budgets(config.max_record_cpu_seconds, config.max_memory_mib):
+            # CPU only: this process also holds every binding; `when` values are bounded.
+            with cpu_budget(config.max_record_cpu_seconds):
                 found = bindings(plan, config.seed)
         except CompileError as exc:
             errors.extend(exc)

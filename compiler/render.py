@@ -58,20 +58,22 @@ def compile_template(tpl: Template, what: str) -> Renderer:
 
     def slow(context: dict[str, Any]) -> str:
         chunks, size = [], 0
-        rendering, CLOCK.rendering = CLOCK.rendering, True
+        rendering = CLOCK.rendering
         try:
+            CLOCK.rendering = True  # the CPU clock may raise OverBudget from here ...
             for chunk in compiled.generate(context):
                 size += len(chunk)
                 if size > MAX_STRING:
                     raise SecurityError(f"output is longer than {MAX_STRING} characters")
                 chunks.append(chunk)
+            CLOCK.rendering = rendering  # ... to here, always inside the try
         except (OverBudget, MemoryError) as exc:
+            CLOCK.rendering = rendering
             chunks.clear()
             raise OverBudgetError(tpl, what, exc) from None
         except Exception as exc:
-            raise render_error(tpl, what, exc) from None
-        finally:
             CLOCK.rendering = rendering
+            raise render_error(tpl, what, exc) from None
         return "".join(chunks)
 
     if fast is None:
@@ -104,15 +106,18 @@ def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], A
         ) from None
 
     def evaluate(context: dict[str, Any]) -> bool:
-        rendering, CLOCK.rendering = CLOCK.rendering, True
+        rendering = CLOCK.rendering
         try:
-            return bool(expression(**context))
+            CLOCK.rendering = True
+            keep = bool(expression(**context))
+            CLOCK.rendering = rendering
         except (OverBudget, MemoryError) as exc:
+            CLOCK.rendering = rendering
             raise OverBudgetError(tpl, what, exc) from None
         except Exception as exc:
-            raise render_error(tpl, what, exc, expression=True) from None
-        finally:
             CLOCK.rendering = rendering
+            raise render_error(tpl, what, exc, expression=True) from None
+        return keep
 
     return evaluate
 

@@ -14,12 +14,14 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
+from markupsafe import Markup
 
 from compiler.bounds import (
     BOUNDED_FILTERS,
     CONCAT_FILTER,
     LOOP_FILTER,
     VALUE_FILTER,
+    BoundedEscapeFormatter,
     BoundedFormatter,
     charge,
     check_binop,
@@ -107,7 +109,12 @@ class SpecEnvironment(ImmutableSandboxedEnvironment):
         if name not in ("format", "format_map") or not isinstance(owner, str):
             return None
         check_brace_format(owner)
-        formatter = BoundedFormatter(self)
+        escape = getattr(owner, "escape", None)  # Markup escapes what it formats
+        formatter = (
+            BoundedEscapeFormatter(self, escape=escape)
+            if isinstance(owner, Markup)
+            else BoundedFormatter(self)
+        )
 
         def bounded_format(*args: Any, **kwargs: Any) -> str:
             if name == "format_map":
