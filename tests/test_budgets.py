@@ -8,13 +8,11 @@ only outcomes are text or a CompileError.
 
 from __future__ import annotations
 
-import contextlib
 import resource
 import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,7 @@ from compiler.budget import CLOCK, record_budgets, weight
 from compiler.errors import CompileError, Location
 from compiler.model import Template
 from compiler.render import compile_template
-from tests.conftest import CASES, ROOT, copy_project
+from tests.conftest import CASES, ROOT, copy_project, hang_guard
 
 GIB = 1 << 30
 HANG_SECONDS = 120  # only to end a hang; the bounds themselves act in well under a second
@@ -288,24 +286,6 @@ expressions = st.recursive(
     max_leaves=8,
 )
 CONTEXT = {"topic": "coffee", "brand": {"name": "Acme", "tone": ["warm", "calm"]}}
-
-
-class Hang(BaseException):
-    """Raised by the hang guard; a BaseException so that nothing on the way swallows it."""
-
-
-@contextlib.contextmanager
-def hang_guard(seconds: int) -> Iterator[None]:
-    def stop(signum: int, frame: object) -> None:
-        raise Hang(f"no result after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @settings(
