@@ -228,21 +228,24 @@ def guarded(name: str, function: Any) -> Any:
     """A filter that charges the render's step budget for the items it walks and refuses a
     result over the size bound. It takes the context, which also keeps Jinja from running
     it at compile time (constant folding), outside every budget."""
-    pass_arg = _PassArg.from_obj(function)
+    first = {
+        _PassArg.context: lambda context: (context,),
+        _PassArg.eval_context: lambda context: (context.eval_ctx,),
+        _PassArg.environment: lambda context: (context.environment,),
+    }.get(_PassArg.from_obj(function), lambda context: ())
+    walks = name not in _LOOKUPS
 
     @pass_context
     def guarded(context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
-        walks = name not in _LOOKUPS and isinstance(value, (list, tuple, dict, range))
-        walked = len(value) if walks else 0
-        charge(context, 1 + walked, "filters")
-        if pass_arg is _PassArg.context:
-            result = function(context, value, *args, **kwargs)
-        elif pass_arg is _PassArg.eval_context:
-            result = function(context.eval_ctx, value, *args, **kwargs)
-        elif pass_arg is _PassArg.environment:
-            result = function(context.environment, value, *args, **kwargs)
-        else:
-            result = function(value, *args, **kwargs)
+        steps = getattr(context, "dsc_loop_steps", 0) + 1
+        if walks and isinstance(value, (list, tuple, dict, range)):
+            steps += len(value)
+        if steps > MAX_STEPS:
+            charge(context, steps, "filters")  # raises, with the message
+        context.dsc_loop_steps = steps
+        result = function(*first(context), value, *args, **kwargs)
+        if type(result) is str and len(result) <= MAX_STRING:
+            return result  # the common case, without a call
         return bound_value(result, name)
 
     guarded.__name__ = getattr(function, "__name__", name)
