@@ -188,6 +188,61 @@ def test_budgets_hold_in_worker_processes(tmp_path: Path, name: str) -> None:
     assert "Traceback" not in workers.stderr
 
 
+# In-process: what stays allowed, and bounds on values that come from the spec ---------------------
+
+
+def render(text: str, context: dict) -> str:
+    return compile_template(Template(text, Location("t.yaml", 1, 1), 1, 1), "output")(context)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{{ 'a b'.split()|join('-') }}", "a-b"),
+        ("{{ 'Tea'.upper() }}{{ 'Tea'.lower() }}{{ ' t '.strip() }}", "TEAteat"),
+        (
+            "{{ 'y' if 'tea'.startswith('t') }} {{ 'tea'.count('e') }} "
+            "{{ 'a-b'.partition('-')[2] }}",
+            "y 1 b",
+        ),
+        ("{{ '{} {}'.format('a', 'b') }} {{ '{x}'.format_map({'x': 1}) }}", "a b 1"),
+        ("{{ '%s=%d' % ('a', 1) }} {{ '%(k)s'|format(k='v') }}", "a=1 v"),
+        ("{{ brand.tone.index('calm') }} {{ brand.keys()|list|length }}", "1 2"),
+        ("{{ brand.get('name') }} {{ (brand.items()|list)[0][0] }}", "Acme name"),
+        ("{{ (('<b>{}</b>'|safe).format('<')) }}", "<b>&lt;</b>"),
+        (
+            "{{ 2 ** 64 }} {{ (10 ** 300) % 7 }} {{ 'n' if not 1.5.is_integer() }}",
+            "18446744073709551616 1 n",
+        ),
+        ("{{ (['a'] * 3)|join }} {{ (('a',) + ('b',))|join }} {{ 'ab' * 2 }}", "aaa ab abab"),
+        ("{% for i in range(3) %}{{ i }}{% endfor %}", "012"),
+    ],
+)
+def test_ordinary_templates_still_render(text: str, expected: str) -> None:
+    context = {"brand": {"name": "Acme", "tone": ["warm", "calm"]}}
+    assert render(text, context) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ rows|join(attribute='text')|length }}", "join result is too large"),
+        ("{{ rows|map(attribute='text')|join|length }}", "join result is too large"),
+        ("{{ (rows|map(attribute='text')|list|string)|length }}", "list result is too large"),
+        ("{{ ('%s' % rows)|length }}", "'%' format result is too large"),
+        ("{{ '{}'.format(rows)|length }}", "format result is too large"),
+        ("{{ (rows ~ '')|length }}", "concatenation result is too large"),
+    ],
+)
+def test_values_from_the_spec_are_bounded_where_they_are_used(text: str, message: str) -> None:
+    """Spec data is not weighed when it is bound, only where a template turns it into more."""
+    long_text = "x" * 600_000
+    rows = [{"text": long_text} for _ in range(100)]
+    with pytest.raises(CompileError) as info:
+        render(text, {"rows": rows})
+    assert message in str(info.value)
+
+
 # The mechanisms themselves ------------------------------------------------------------------------
 
 
