@@ -53,7 +53,7 @@ class SpecEnvironment(ImmutableSandboxedEnvironment):
 
     Mapping keys win over method names (`brand.values` is the brand's list, not dict.values).
     Lists and mappings cannot be changed in place, only listed methods may be called, and every
-    value a template makes is bounded (compiler/budget.py): before it is made where its size
+    value a template makes is bounded (compiler/bounds.py): before it is made where its size
     can be known (`*`, `**`, `+`, `%`, `~`, format, padding, join, replace, literals), right
     after where it cannot (filters, method calls). Loops, calls and the items filters walk
     share one budget per render, and macros nest at most MAX_MACRO_DEPTH deep.
