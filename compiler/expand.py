@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+from compiler.budget import CLOCK, LIMITS, OverBudget, cpu_budget
 from compiler.errors import Collector, CompileError, fail
 from compiler.hashing import (
     ID_TAIL,
@@ -22,7 +23,13 @@ from compiler.hashing import (
     keyed_text,
 )
 from compiler.model import Project, Record, Rule, Source, Template
-from compiler.render import Renderer, compile_expression, compile_template, literal_text
+from compiler.render import (
+    OverBudgetError,
+    Renderer,
+    compile_expression,
+    compile_template,
+    literal_text,
+)
 from compiler.resolve import items_of
 from compiler.text import describe, hint, refused_character
 from compiler.validate import suggest, type_name
@@ -179,8 +186,22 @@ def bindings(plan: Plan, seed: int) -> Bindings:
         return found
 
     def leaf() -> None:
-        if plan.when is not None and not plan.when(_context(rule, bound, keys)):
-            return
+        if plan.when is not None:
+            CLOCK.serial += 1  # the CPU budget counts per binding
+            try:
+                keep = plan.when(_context(rule, bound, keys))
+            except (OverBudgetError, OverBudget) as exc:
+                chosen = b",".join(fragment(d, indexes[d], keys[sources[d].name]) for d in by_name)
+                record = format_id(rule.task, rule.id, id_number(head + chosen + ID_TAIL))
+                if isinstance(exc, OverBudgetError):
+                    raise exc.for_record(record) from None
+                raise fail(  # a tick that landed just as the expression ended
+                    rule.when.location,
+                    f"when took more than {LIMITS.cpu_seconds:g} s of CPU time for {record}",
+                    "raise limits.max_record_cpu_seconds in specs/dataset.yaml",
+                ) from None
+            if not keep:
+                return
         chosen = b",".join(fragment(d, indexes[d], keys[sources[d].name]) for d in by_name)
         numbers.append(id_number(head + chosen + ID_TAIL))
         for column, index in zip(columns, indexes, strict=True):
@@ -333,6 +354,19 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
 
     def make(position: int) -> Record:
         record_id_ = format_id(task, rule_id, numbers[position])
+        CLOCK.serial += 1  # the CPU budget counts per record
+        try:
+            return render(position, record_id_)
+        except OverBudgetError as exc:
+            raise exc.for_record(record_id_) from None
+        except OverBudget:  # a tick that landed just as a render ended
+            raise fail(
+                rule.location,
+                f"record {record_id_} took more than {LIMITS.cpu_seconds:g} s of CPU time",
+                "raise limits.max_record_cpu_seconds in specs/dataset.yaml",
+            ) from None
+
+    def render(position: int, record_id_: str) -> Record:
         bound: dict[str, Any] = {}
         keys: dict[str, str] = {}
         for name, source, column, table in slots:
@@ -417,7 +451,10 @@ def expand(project: Project) -> tuple[list[tuple[Plan, Bindings]], Collector]:
     total = 0
     for plan in plan_rules(project):
         try:
-            found = bindings(plan, project.config.seed)
+            config = project.config
+            # CPU only: this process also holds every binding; `when` values are bounded.
+            with cpu_budget(config.max_record_cpu_seconds):
+                found = bindings(plan, config.seed)
         except CompileError as exc:
             errors.extend(exc)
             continue

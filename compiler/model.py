@@ -19,6 +19,8 @@ DEFAULT_MAX_RECORD_CHARS = 100_000
 # is written to (its task file and its split file).
 DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024**3
 DATASET_FILE = Location("specs/dataset.yaml")
+DEFAULT_MAX_RECORD_CPU_SECONDS = 2.0  # per record, all its templates together
+DEFAULT_MAX_MEMORY_MIB = 1024  # growth of a process's address space while it renders
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Config:
     max_record_chars: int
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
     output_budget_at: Location = DATASET_FILE  # where an error about the budget points
+    max_record_cpu_seconds: float = DEFAULT_MAX_RECORD_CPU_SECONDS
+    max_memory_mib: int = DEFAULT_MAX_MEMORY_MIB
 
 
 @dataclass(frozen=True)

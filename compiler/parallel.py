@@ -61,10 +61,14 @@ def ordered_map(
     upcoming = iter(tasks)
     try:
         _work = work  # the workers are forked at the first submit, with this in hand
-        for task in upcoming:
-            pending.append(pool.submit(_call, task))
-            if len(pending) >= window:
-                break
+        # Ctrl-C between a fork and the worker's initializer would raise KeyboardInterrupt in
+        # the worker's bootstrap and print its traceback: the workers are forked with SIGINT
+        # blocked (a Ctrl-C meanwhile waits for the parent), and ignore it before unblocking.
+        with _sigint_blocked():
+            for task in upcoming:
+                pending.append(pool.submit(_call, task))
+                if len(pending) >= window:
+                    break
         _work = None
         while pending:
             result = pending.popleft().result()
@@ -77,6 +81,18 @@ def ordered_map(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _call(task: Any) -> Any:
     assert _work is not None, "ordered_map's workers are forked with the work to do"
     return _work(task)
@@ -86,6 +102,8 @@ def _start_worker(parent: int) -> None:
     """In each worker: leave Ctrl-C and SIGTERM to the parent, and die with it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

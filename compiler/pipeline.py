@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compiler.budget import record_budgets
 from compiler.check import Checker, Inspector, fingerprints
 from compiler.emit import Writer, check_output_dir, encode
 from compiler.errors import Collector, CompileError, Diagnostic, Location, fail
@@ -174,6 +175,26 @@ class Work:
         ]
 
     def __call__(self, task: tuple[int, int, int]) -> Chunk:
+        config = self.project.config
+        with record_budgets(config.max_record_cpu_seconds, config.max_memory_mib):
+            try:
+                return self._run(task)
+            except MemoryError:
+                # Past the cap outside a template (checking or encoding a huge record):
+                # the whole run fails at its rule, never with a traceback.
+                plan, _ = self.rules[task[0]]
+                chunk = Chunk(task[0], task[1])
+                chunk.failure = [
+                    Diagnostic(
+                        plan.rule.location,
+                        f"records of rule {plan.rule.id!r} need more than "
+                        f"{config.max_memory_mib} MiB of memory",
+                        "raise limits.max_memory_mib in specs/dataset.yaml",
+                    )
+                ]
+                return chunk
+
+    def _run(self, task: tuple[int, int, int]) -> Chunk:
         index, start, stop = task
         plan, found = self.rules[index]
         make = self.makers.get(index)

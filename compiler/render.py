@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes
-from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
+from jinja2.exceptions import SecurityError, UndefinedError
 
-from compiler.errors import CompileError, Location, fail
+from compiler.budget import CLOCK, LIMITS, OverBudget
+from compiler.errors import CompileError, Diagnostic, Location, fail
 from compiler.model import Template
 from compiler.sandbox import ENV, MAX_STRING
 
@@ -57,13 +58,21 @@ def compile_template(tpl: Template, what: str) -> Renderer:
 
     def slow(context: dict[str, Any]) -> str:
         chunks, size = [], 0
+        rendering = CLOCK.rendering
         try:
+            CLOCK.rendering = True  # the CPU clock may raise OverBudget from here ...
             for chunk in compiled.generate(context):
                 size += len(chunk)
                 if size > MAX_STRING:
                     raise SecurityError(f"output is longer than {MAX_STRING} characters")
                 chunks.append(chunk)
+            CLOCK.rendering = rendering  # ... to here, always inside the try
+        except (OverBudget, MemoryError) as exc:
+            CLOCK.rendering = rendering
+            chunks.clear()
+            raise OverBudgetError(tpl, what, exc) from None
         except Exception as exc:
+            CLOCK.rendering = rendering
             raise render_error(tpl, what, exc) from None
         return "".join(chunks)
 
@@ -97,12 +106,52 @@ def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], A
         ) from None
 
     def evaluate(context: dict[str, Any]) -> bool:
+        rendering = CLOCK.rendering
         try:
-            return bool(expression(**context))
+            CLOCK.rendering = True
+            keep = bool(expression(**context))
+            CLOCK.rendering = rendering
+        except (OverBudget, MemoryError) as exc:
+            CLOCK.rendering = rendering
+            raise OverBudgetError(tpl, what, exc) from None
         except Exception as exc:
+            CLOCK.rendering = rendering
             raise render_error(tpl, what, exc, expression=True) from None
+        return keep
 
     return evaluate
+
+
+class OverBudgetError(CompileError):
+    """A template that ran out of CPU time or memory; `for_record` names the record.
+
+    The limits themselves live in specs/dataset.yaml, so the error points at the template
+    and the hint at the `limits:` key that moves the bound.
+    """
+
+    def __init__(self, tpl: Template, what: str, exc: BaseException) -> None:
+        self.location, self.what = tpl.location, what
+        self.memory = isinstance(exc, MemoryError)
+        super().__init__(self._diagnostic(""))
+
+    def for_record(self, record_id: str) -> CompileError:
+        return CompileError(self._diagnostic(f" for record {record_id}"))
+
+    def _diagnostic(self, suffix: str) -> Diagnostic:
+        if self.memory:
+            return Diagnostic(
+                self.location,
+                f"template in {self.what} needed more than {LIMITS.memory_mib} MiB of "
+                f"memory{suffix}",
+                "make the template build smaller values, or raise limits.max_memory_mib "
+                "in specs/dataset.yaml",
+            )
+        return Diagnostic(
+            self.location,
+            f"template in {self.what} took more than {LIMITS.cpu_seconds:g} s of CPU time{suffix}",
+            "make the template do less work per record, or raise "
+            "limits.max_record_cpu_seconds in specs/dataset.yaml",
+        )
 
 
 _MISSING = object()
@@ -206,21 +255,15 @@ def render_error(
             else "templates are bounded so that a spec cannot exhaust memory "
             "or time: make the result smaller, or let each do the repeating",
         )
-    if isinstance(
-        exc,
-        (
-            TemplateError,
-            TypeError,
-            ValueError,
-            ArithmeticError,
-            LookupError,
-            OverflowError,
-            RecursionError,
-            MemoryError,
-        ),
-    ):
-        return fail(template_location(tpl, line), f"template error in {what}: {exc}")
+    if isinstance(exc, Exception):
+        # Whatever a filter, method or operator raises on this record's values (AttributeError
+        # from dictsort on a number, UnicodeError, ...) is the template's mistake, not dsc's.
+        return fail(template_location(tpl, line), f"template error in {what}: {_describe(exc)}")
     raise exc
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
 
 
 _NO_ATTRIBUTE = re.compile(r"'(\w+) object' has no attribute '([^']*)'")

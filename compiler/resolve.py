@@ -12,8 +12,10 @@ from compiler.load import DataFile, Document
 from compiler.model import (
     CORE_METADATA,
     DEFAULT_LIMITS,
+    DEFAULT_MAX_MEMORY_MIB,
     DEFAULT_MAX_OUTPUT_BYTES,
     DEFAULT_MAX_RECORD_CHARS,
+    DEFAULT_MAX_RECORD_CPU_SECONDS,
     DEFAULT_MAX_RECORDS,
     FIELDS,
     SPLITS,
@@ -113,6 +115,8 @@ def _config(doc: Document, errors: Collector) -> Config:
         max_output_bytes=limits.get("max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES),
         # The key when it is written, else the limits mapping, else the top of the file.
         output_budget_at=doc.at(("limits", "max_output_bytes")),
+        max_record_cpu_seconds=limits.get("max_record_cpu_seconds", DEFAULT_MAX_RECORD_CPU_SECONDS),
+        max_memory_mib=limits.get("max_memory_mib", DEFAULT_MAX_MEMORY_MIB),
     )
 
 

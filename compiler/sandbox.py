@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import string
 from typing import Any
 
 from jinja2 import (
@@ -11,25 +9,29 @@ from jinja2 import (
     TemplateSyntaxError,
     Undefined,
     nodes,
-    pass_context,
-    pass_environment,
-    pass_eval_context,
 )
 from jinja2.exceptions import SecurityError
-from jinja2.filters import (
-    do_batch,
-    do_center,
-    do_format,
-    do_indent,
-    do_replace,
-    do_wordwrap,
-    sync_do_join,
-    sync_do_slice,
-)
+from jinja2.runtime import Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
+from markupsafe import Markup
 
-MAX_STRING = 1_000_000
+from compiler.bounds import (
+    BOUNDED_FILTERS,
+    CONCAT_FILTER,
+    LOOP_FILTER,
+    VALUE_FILTER,
+    BoundedEscapeFormatter,
+    BoundedFormatter,
+    charge,
+    check_binop,
+    check_brace_format,
+    check_str_method,
+    guarded,
+)
+from compiler.budget import MAX_MACRO_DEPTH, MAX_STEPS, MAX_STRING, bound_value
+
+__all__ = ["ENV", "MAX_STRING", "SpecEnvironment", "make_environment"]
 
 
 def _bullets(value: Any) -> str:
@@ -50,16 +52,18 @@ class SpecEnvironment(ImmutableSandboxedEnvironment):
     """The sandbox templates run in: no file, environment or attribute escapes.
 
     Mapping keys win over method names (`brand.values` is the brand's list, not dict.values).
-    Lists and mappings cannot be changed in place, and the operations that can make a long
-    string from a short template (repetition, padding, format widths, join, replace) are
-    bounded before they run, so that a template cannot exhaust memory.
+    Lists and mappings cannot be changed in place, only listed methods may be called, and every
+    value a template makes is bounded (compiler/bounds.py): before it is made where its size
+    can be known (`*`, `**`, `+`, `%`, `~`, format, padding, join, replace, literals), right
+    after where it cannot (filters, method calls). Loops, calls and the items filters walk
+    share one budget per render, and macros nest at most MAX_MACRO_DEPTH deep.
     """
 
     intercepted_binops = frozenset(["*", "**", "%", "+"])
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.filters.update(_BOUNDED_FILTERS)
+        self.filters.update(BOUNDED_FILTERS)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         try:
@@ -85,197 +89,121 @@ class SpecEnvironment(ImmutableSandboxedEnvironment):
             return obj[attribute]
         return super().getattr(obj, attribute)
 
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        # Built-in types have methods that make unbounded values (str.translate,
+        # int.to_bytes, str.encode ...): only the listed ones may be reached.
+        for kind, allowed in _METHODS:
+            if isinstance(obj, kind):
+                return not callable(value) or attr in allowed
+        return True
+
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*" and isinstance(left, (str, list)) and isinstance(right, int):
-            _bound(len(left) * right, "repetition")
-        if operator == "*" and isinstance(right, (str, list)) and isinstance(left, int):
-            _bound(len(right) * left, "repetition")
-        if operator == "**" and isinstance(right, int) and abs(right) > 64:
-            raise SecurityError("exponent is too large")
-        if operator == "%" and isinstance(left, str):
-            _check_percent_format(left)
-        if operator == "+" and isinstance(left, (str, list)) and isinstance(right, (str, list)):
-            _bound(len(left) + len(right), "concatenation")
-        return super().call_binop(context, operator, left, right)
+        check_binop(operator, left, right)
+        return bound_value(super().call_binop(context, operator, left, right), "operator")
 
     def wrap_str_format(self, value: Any) -> Any:
-        if isinstance(getattr(value, "__self__", None), str):
-            _check_brace_format(value.__self__)
-        return super().wrap_str_format(value)
+        name = getattr(value, "__name__", "")
+        owner = getattr(value, "__self__", None)
+        if name not in ("format", "format_map") or not isinstance(owner, str):
+            return None
+        check_brace_format(owner)
+        escape = getattr(owner, "escape", None)  # Markup escapes what it formats
+        formatter = (
+            BoundedEscapeFormatter(self, escape=escape)
+            if isinstance(owner, Markup)
+            else BoundedFormatter(self)
+        )
+
+        def bounded_format(*args: Any, **kwargs: Any) -> str:
+            if name == "format_map":
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                args, kwargs = (), args[0]
+            return type(owner)(formatter.vformat(owner, args, kwargs))
+
+        return bounded_format
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str) and getattr(__obj, "__name__", "") in _STR_METHODS:
             if __obj.__name__ == "join" and args:
                 args = (list(args[0]), *args[1:])
-            _check_str_method(owner, __obj.__name__, args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
+            check_str_method(owner, __obj.__name__, args, kwargs)
+        charge(__context, 1, "calls")
+        if not isinstance(__obj, Macro):
+            return bound_value(super().call(__context, __obj, *args, **kwargs), "call")
+        depth = getattr(__context, "dsc_macro_depth", 0) + 1
+        if depth > MAX_MACRO_DEPTH:
+            raise SecurityError(f"macros call each other more than {MAX_MACRO_DEPTH} levels deep")
+        __context.dsc_macro_depth = depth
+        try:
+            return bound_value(super().call(__context, __obj, *args, **kwargs), "macro")
+        finally:
+            __context.dsc_macro_depth = depth - 1
 
 
-MAX_LOOP_STEPS = 100_000
-_LOOP_FILTER = "dsc_counted_loop"
-_CONCAT_FILTER = "dsc_bounded_concat"
+# The methods templates may call, by type; everything else callable on these types is unsafe.
+_STR_METHODS = frozenset(["center", "ljust", "rjust", "zfill", "expandtabs", "join", "replace"])
+_METHODS: tuple[tuple[type | tuple[type, ...], frozenset[str]], ...] = (
+    (
+        str,
+        _STR_METHODS
+        | {"format", "format_map", "upper", "lower", "title", "capitalize", "casefold"}
+        | {"swapcase", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines"}
+        | {"startswith", "endswith", "find", "rfind", "index", "rindex", "count"}
+        | {"partition", "rpartition", "removeprefix", "removesuffix", "isalnum", "isalpha"}
+        | {"isascii", "isdecimal", "isdigit", "isidentifier", "islower", "isnumeric"}
+        | {"isprintable", "isspace", "istitle", "isupper"},
+    ),
+    (dict, frozenset(["keys", "values", "items", "get"])),
+    ((list, tuple, range), frozenset(["index", "count"])),
+    ((int, float, complex, bytes, bytearray, set, frozenset), frozenset(["is_integer"])),
+)
+
+
+MAX_LOOP_STEPS = MAX_STEPS
 
 
 class _Bounded(NodeTransformer):
-    """Route loops and `~` through filters that bound them (Jinja has no hook for either)."""
+    """Route loops, `~` and literals through filters that bound them (Jinja has no hook)."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
         # Every loop draws on one budget per render, so nested loops cannot run for hours.
         node.iter = nodes.Filter(
-            node.iter, _LOOP_FILTER, [], [], None, None, lineno=node.iter.lineno
+            node.iter, LOOP_FILTER, [], [], None, None, lineno=node.iter.lineno
         )
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
         parts = nodes.List(node.nodes, lineno=node.lineno)
-        return nodes.Filter(parts, _CONCAT_FILTER, [], [], None, None, lineno=node.lineno)
+        return nodes.Filter(parts, CONCAT_FILTER, [], [], None, None, lineno=node.lineno)
 
+    # `{% set a = [a, a] %}` twenty times makes a list a million times its size with no
+    # operator in sight: literals are weighed like every other value a template makes.
+    def visit_List(self, node: nodes.List) -> nodes.Node:
+        return self._weighed(node)
 
-def _bounded_concat(parts: list[Any]) -> str:
-    texts = [str(part) for part in parts]
-    _bound(sum(len(text) for text in texts), "concatenation")
-    return "".join(texts)
+    def visit_Tuple(self, node: nodes.Tuple) -> nodes.Node:
+        return self._weighed(node)
 
+    def visit_Dict(self, node: nodes.Dict) -> nodes.Node:
+        return self._weighed(node)
 
-@pass_context
-def _counted_loop(context: Any, iterable: Any) -> Any:
-    for item in iterable:
-        steps = getattr(context, "dsc_loop_steps", 0) + 1
-        if steps > MAX_LOOP_STEPS:
-            raise SecurityError(f"loops run more than {MAX_LOOP_STEPS} times in one template")
-        context.dsc_loop_steps = steps
-        yield item
+    def _weighed(self, node: nodes.Expr) -> nodes.Node:
+        self.generic_visit(node)
+        if getattr(node, "ctx", "load") != "load":
+            return node  # an assignment target: `{% for k, v in ... %}`
+        kind = nodes.Const("mapping" if isinstance(node, nodes.Dict) else "list")
+        return nodes.Filter(node, VALUE_FILTER, [kind], [], None, None, lineno=node.lineno)
 
 
 def _too_deep() -> TemplateSyntaxError:
     # Jinja's parser and code generator recurse once per nesting level.
     return TemplateSyntaxError("brackets or expressions are nested too deeply", 1)
-
-
-def _bound(size: int, what: str) -> None:
-    if size > MAX_STRING:
-        raise SecurityError(f"{what} result is too large ({size} > {MAX_STRING})")
-
-
-_STR_METHODS = frozenset(["center", "ljust", "rjust", "zfill", "expandtabs", "join", "replace"])
-_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
-
-
-def _check_number(text: str | None, what: str) -> None:
-    if text == "*" or "{" in (text or ""):
-        raise SecurityError(f"{what} with a width taken from an argument is not allowed")
-    if text and int(text) > MAX_STRING:
-        raise SecurityError(f"{what} width {int(text)} is too large (> {MAX_STRING})")
-
-
-def _check_percent_format(text: str) -> None:
-    for width, precision in _PERCENT_SPEC.findall(text):
-        _check_number(width, "'%' format")
-        _check_number(precision, "'%' format")
-
-
-def _check_brace_format(text: str) -> None:
-    try:
-        fields = list(string.Formatter().parse(text))
-    except ValueError:
-        return  # str.format reports the malformed format string itself
-    for _literal, _field, spec, _conversion in fields:
-        for number in re.findall(r"\{[^}]*\}|\d+", spec or ""):
-            _check_number(number, "format")
-
-
-def _text_size(items: list[Any]) -> int:
-    return sum(len(item) if isinstance(item, str) else 20 for item in items)
-
-
-def _check_str_method(text: str, name: str, args: tuple, kwargs: dict) -> None:
-    arg = args[0] if args else next(iter(kwargs.values()), None)
-    if name in ("center", "ljust", "rjust", "zfill") and isinstance(arg, int):
-        _bound(arg, name)
-    elif name == "expandtabs":
-        _bound(len(text) + text.count("\t") * (arg if isinstance(arg, int) else 8), name)
-    elif name == "join" and isinstance(arg, list):
-        _bound(_text_size(arg) + len(text) * max(len(arg) - 1, 0), name)
-    elif name == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
-        old, new = args[0], args[1]
-        count = text.count(old) if old else len(text) + 1
-        _bound(len(text) + count * (len(new) - len(old)), name)
-
-
-@pass_eval_context
-def _join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
-    items = list(value)
-    if attribute is None:
-        _bound(_text_size(items) + len(str(d)) * max(len(items) - 1, 0), "join")
-    return sync_do_join(eval_ctx, items, d, attribute)
-
-
-@pass_eval_context
-def _replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: int | None = None) -> str:
-    text, old_text, new_text = str(s), str(old), str(new)
-    found = text.count(old_text) if old_text else len(text) + 1
-    if count is not None:
-        found = min(found, max(count, 0))
-    _bound(len(text) + found * (len(new_text) - len(old_text)), "replace")
-    return do_replace(eval_ctx, s, old, new, count)
-
-
-def _center(value: Any, width: int = 80) -> str:
-    _bound(width if isinstance(width, int) else 0, "center")
-    return do_center(value, width)
-
-
-def _indent(s: Any, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
-    pad = width if isinstance(width, int) else len(str(width))
-    _bound(len(str(s)) + (str(s).count("\n") + 1) * pad, "indent")
-    return do_indent(s, width, first, blank)
-
-
-def _format(value: Any, *args: Any, **kwargs: Any) -> str:
-    _check_percent_format(str(value))
-    return do_format(value, *args, **kwargs)
-
-
-@pass_environment
-def _wordwrap(
-    environment: Any,
-    s: str,
-    width: int = 79,
-    break_long_words: bool = True,
-    wrapstring: str | None = None,
-    break_on_hyphens: bool = True,
-) -> str:
-    lines = len(s) // max(width, 1) + s.count("\n") + 1
-    _bound(len(s) + lines * len(wrapstring or "\n"), "wordwrap")
-    return do_wordwrap(environment, s, width, break_long_words, wrapstring, break_on_hyphens)
-
-
-def _batch(value: Any, linecount: int, fill_with: Any = None) -> Any:
-    if fill_with is not None:
-        _bound(linecount, "batch")
-    return do_batch(value, linecount, fill_with)
-
-
-def _slice(value: Any, slices: int, fill_with: Any = None) -> Any:
-    _bound(slices, "slice")
-    return sync_do_slice(value, slices, fill_with)
-
-
-_BOUNDED_FILTERS = {
-    "join": _join,
-    "replace": _replace,
-    "center": _center,
-    "indent": _indent,
-    "format": _format,
-    "wordwrap": _wordwrap,
-    "batch": _batch,
-    "slice": _slice,
-    _LOOP_FILTER: _counted_loop,
-    _CONCAT_FILTER: _bounded_concat,
-}
 
 
 def _finalize(value: Any) -> Any:
@@ -310,6 +238,9 @@ def make_environment() -> SpecEnvironment:
     env.globals.pop("namespace", None)
     env.filters["bullets"] = _bullets
     env.filters["numbered"] = _numbered
+    for name, function in list(env.filters.items()):
+        if name not in (LOOP_FILTER, CONCAT_FILTER, VALUE_FILTER):
+            env.filters[name] = guarded(name, function)
     return env
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,3 +77,23 @@ def read_tree(folder: Path) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+class Hang(BaseException):
+    """Raised in the test by a timer; a BaseException so that no `except Exception` eats it."""
+
+
+@contextlib.contextmanager
+def hang_guard(seconds: float = 10) -> Iterator[None]:
+    """Fail (instead of stalling the suite) when one example runs far past its deadline."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise Hang(f"no result after {seconds} s: the compiler hangs")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -28,6 +28,8 @@ RANK = {
     "stats": 8,
     "emit": 9,
     "parallel": 0,
+    "budget": 0,  # EDGE: CPU timer (signals) and memory cap (rlimit) around rendering
+    "bounds": 4,
     "pipeline": 10,
     "builds": 10,
     "diff": 11,
@@ -41,6 +43,7 @@ PURE = (
     "validate",
     "resolve",
     "sandbox",
+    "bounds",
     "render",
     "expand",
     "check",

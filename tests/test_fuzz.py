@@ -11,11 +11,8 @@ error line must have the documented shape `path:line:column: error: message` (or
 
 from __future__ import annotations
 
-import contextlib
 import re
-import signal
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +23,7 @@ from compiler.errors import CompileError
 from compiler.load import load_yaml
 from compiler.pipeline import build, load_project
 from compiler.validate import validate
-from tests.conftest import CASES, copy_project, read_tree
+from tests.conftest import CASES, copy_project, hang_guard, read_tree
 
 SOURCE = CASES / "coding"
 SPEC_FILES = {
@@ -353,26 +350,6 @@ def _mutation(draw: st.DrawFn, text: str) -> str:
     return text[:start] + value + text[end:]
 
 
-class Hang(BaseException):
-    """Raised in the test by a timer; a BaseException so that no `except Exception` eats it."""
-
-
-@contextlib.contextmanager
-def hang_guard() -> Iterator[None]:
-    """Fail (instead of stalling the suite) when one example runs far past its deadline."""
-
-    def stop(signum: int, frame: object) -> None:
-        raise Hang(f"no result after {HANG_SECONDS} s: the compiler hangs")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def project_with(folder: Path, rel: str, data: bytes) -> Path:
     project = copy_project(SOURCE, folder / "project")
     (project / rel).write_bytes(data)
@@ -404,7 +381,7 @@ def assert_clean_error(error: CompileError, project: Path) -> None:
 
 def check_loader(rel: str, data: bytes) -> None:
     """Reading and validating one file, then the whole project: a value or a clean error."""
-    with tempfile.TemporaryDirectory(prefix="dsc-fuzz-") as scratch, hang_guard():
+    with tempfile.TemporaryDirectory(prefix="dsc-fuzz-") as scratch, hang_guard(HANG_SECONDS):
         project = project_with(Path(scratch), rel, data)
         if rel in SPEC_FILES:
             try:
@@ -430,7 +407,7 @@ PREVIOUS = _previous_build()
 
 def check_pipeline(rel: str, data: bytes, old: bool) -> None:
     """A whole build: success, or a clean error that left the output folder as it was."""
-    with tempfile.TemporaryDirectory(prefix="dsc-fuzz-") as scratch, hang_guard():
+    with tempfile.TemporaryDirectory(prefix="dsc-fuzz-") as scratch, hang_guard(HANG_SECONDS):
         project = project_with(Path(scratch), rel, data)
         out = project / "build"
         if old:
@@ -482,7 +459,7 @@ def test_deeply_nested_value_is_a_clean_error(tmp_path: Path, rel: str, depth: i
     else:
         extra = f'{{"id": "deep", "lang": "python", "code": {_nested(depth)}, "answer": "a"}}\n'
     project = project_with(tmp_path, rel, ORIGINAL[rel] + extra.encode())
-    with hang_guard():
+    with hang_guard(HANG_SECONDS):
         try:
             build(project, project / "build")
         except CompileError as exc:
