@@ -15,6 +15,7 @@ from jinja2.exceptions import SecurityError
 MAX_STRING = 1_000_000  # characters of a string, or the weight of a list or mapping
 MAX_INT_BITS = 65_536  # ~19,700 digits: far beyond what str() of an int may print (4,300)
 MAX_STEPS = 100_000  # loop iterations, calls and filtered items of one template render
+MAX_MACRO_CALLS = 10_000  # macro calls of one template render (each costs ~20 µs)
 MAX_MACRO_DEPTH = 64  # macros calling macros (data is nested at most 64 levels too)
 DEFAULT_CPU_SECONDS = 2.0
 DEFAULT_MEMORY_MIB = 1024

@@ -258,8 +258,22 @@ def render_error(
     if isinstance(exc, Exception):
         # Whatever a filter, method or operator raises on this record's values (AttributeError
         # from dictsort on a number, UnicodeError, ...) is the template's mistake, not dsc's.
-        return fail(template_location(tpl, line), f"template error in {what}: {_describe(exc)}")
+        hint = getattr(exc, "hint", None) or _HINTS.get(type(exc), _HINT)
+        return fail(
+            template_location(tpl, line), f"template error in {what}: {_describe(exc)}", hint
+        )
     raise exc
+
+
+_HINT = (
+    "the template failed on this record's values: check what each name holds here "
+    "(dsc explain ID shows a record's bindings), and convert with | string, | int or | default"
+)
+_HINTS: dict[type, str] = {
+    ZeroDivisionError: "guard the division with {% if %}, or divide by a value that is never 0",
+    KeyError: "the mapping has no such key: test it with `'key' in mapping` or use .get()",
+    IndexError: "the list is shorter than that index: test its | length first",
+}
 
 
 def _describe(exc: BaseException) -> str:

@@ -29,7 +29,7 @@ from compiler.bounds import (
     check_str_method,
     guarded,
 )
-from compiler.budget import MAX_MACRO_DEPTH, MAX_STEPS, MAX_STRING, bound_value
+from compiler.budget import MAX_MACRO_CALLS, MAX_MACRO_DEPTH, MAX_STEPS, MAX_STRING, bound_value
 
 __all__ = ["ENV", "MAX_STRING", "SpecEnvironment", "make_environment"]
 
@@ -134,6 +134,14 @@ class SpecEnvironment(ImmutableSandboxedEnvironment):
         charge(__context, 1, "calls")
         if not isinstance(__obj, Macro):
             return bound_value(super().call(__context, __obj, *args, **kwargs), "call")
+        calls = getattr(__context, "dsc_macro_calls", 0) + 1
+        if calls > MAX_MACRO_CALLS:
+            # A macro call costs some 20 µs: the shared step budget alone would let a macro
+            # that calls itself twice reach the CPU-time budget first, on a slow machine.
+            raise SecurityError(
+                f"macros are called more than {MAX_MACRO_CALLS} times in one template"
+            )
+        __context.dsc_macro_calls = calls
         depth = getattr(__context, "dsc_macro_depth", 0) + 1
         if depth > MAX_MACRO_DEPTH:
             raise SecurityError(f"macros call each other more than {MAX_MACRO_DEPTH} levels deep")
@@ -206,18 +214,25 @@ def _too_deep() -> TemplateSyntaxError:
     return TemplateSyntaxError("brackets or expressions are nested too deeply", 1)
 
 
+class NotText(TypeError):
+    """An expression whose value cannot be written into a record; `hint` says what to do."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def _finalize(value: Any) -> Any:
     """Only text and numbers may be written into a record; a mapping or list is a mistake."""
     if isinstance(value, Undefined):
         return value
     if callable(value):
-        raise TypeError("an expression renders a method, not text (call it, or use a field)")
+        raise NotText("an expression renders a method, not text", "call it, or use a field")
     if value is None or isinstance(value, (bool, dict, list, tuple)):
         kind = {dict: "a mapping", list: "a list", tuple: "a list"}.get(type(value))
-        shown = kind or repr(value)
-        raise TypeError(
-            f"an expression renders {shown}, not text (pick a field, e.g. "
-            f"item.text, or use a filter such as join)"
+        raise NotText(
+            f"an expression renders {kind or repr(value)}, not text",
+            "pick a field, e.g. item.text, or use a filter such as join",
         )
     return value
 

@@ -81,7 +81,7 @@ HOSTILE = {
         "{% macro grow(n) %}{% if n %}{{ grow(n - 1) }}{{ grow(n - 1) }}{% endif %}"
         "{% endmacro %}{{ grow(24) }}",
         "",
-        "unsafe operation in output: calls run more than 100000 times in one template",
+        "unsafe operation in output: macros are called more than 10000 times in one template",
     ),
     "macro_recursion": (
         "{% macro deeper(n) %}{{ deeper(n + 1) }}{% endmacro %}{{ deeper(0) }}",
