@@ -6,13 +6,11 @@ import json
 import os
 import subprocess
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from compiler import files
 from compiler.errors import Location, fail
-from compiler.model import SPLITS
+from compiler.model import SPLITS, Build
 
-Build = dict[str, tuple[str, dict[str, Any]]]  # record id -> (split, record)
 _EDITED = "the file was edited by hand or cut short: rebuild it with dsc build"
 # dsc diff holds both builds in memory; a split file beyond this is refused, not read.
 READ_LIMIT = 1 << 30

@@ -339,11 +339,10 @@ def diff(
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 def explain(record_id: str, project: Path, seed: int | None, as_json: bool) -> None:
     """Where a record came from, the checks it passed, and why it is in its split."""
-    from compiler.explain import explain as run_explain
-    from compiler.pipeline import load_project
+    from compiler.pipeline import explain_record, load_project
 
     try:
-        result = run_explain(load_project(project, seed), record_id)
+        result = explain_record(load_project(project, seed), record_id)
     except CompileError as exc:
         _fail(exc)
         return

@@ -6,8 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.builds import Build
-from compiler.model import FIELDS, SPLITS
+from compiler.model import FIELDS, SPLITS, Build
 
 DIMENSIONS = ("split", "task", "brand", "context")
 

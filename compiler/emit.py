@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from compiler.errors import Location, fail
-from compiler.inputs import SEAL_KEY, drop_cache, seal
+from compiler.hashing import SEAL_KEY, seal
+from compiler.inputs import drop_cache
 from compiler.model import SPLITS, Record
 from compiler.split import Assignment
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler.errors import Location, fail
 from compiler.model import FIELDS, SPLITS, Project, Record
-from compiler.parallel import usable_cpus
-from compiler.pipeline import compile_records
 from compiler.split import key_text
 
+if TYPE_CHECKING:
+    from compiler.pipeline import Compiled
 
-def explain(project: Project, record_id: str) -> dict[str, Any]:
-    """Compile the project in memory and describe one record; raises when there is no such id."""
-    compiled = compile_records(project, jobs=usable_cpus(), watch=record_id, trace=True)
+
+def explain(compiled: Compiled, record_id: str) -> dict[str, Any]:
+    """Describe one record of a project compiled with watch=record_id and trace=True
+    (pipeline.explain_record runs it); raises when there is no such id."""
     if compiled.watched is None:
         close = difflib.get_close_matches(
             record_id, map(compiled.ids, range(len(compiled.ids))), n=1, cutoff=0.5
@@ -43,7 +44,7 @@ def explain(project: Project, record_id: str) -> dict[str, Any]:
     if reason is not None:
         result["dropped"] = _why_dropped(record, reason, compiled.checker.duplicate_of(record))
         return result
-    result["checks"] = _checks(project, record)
+    result["checks"] = _checks(compiled.project, record)
     result["split"] = _placement(compiled, kept_index)
     return result
 

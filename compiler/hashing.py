@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from compiler import __version__
+
 ID_TAIL = b"]]"
 
 
@@ -117,3 +119,35 @@ def record_digests(instruction: str, input: str, output: str) -> tuple[bytes, by
     text = output.encode("utf-8") + b"\x00"
     whole.update(text)
     return whole.digest(), prompt.digest(), hashlib.blake2b(text, digest_size=16).digest()
+
+
+def fingerprint(inputs: dict[str, str], seed: Any) -> str:
+    """One hash naming what a build was compiled from: compiler version, seed and inputs."""
+    payload = json.dumps(
+        {"compiler": __version__, "seed": seed, "inputs": inputs},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+SEAL_KEY = "metadata_sha256"
+_UNSEALED = "0" * 64
+
+
+def seal(text: str) -> str:
+    """Fill in metadata.json's own hash: the sha256 of the text with that value all zeros."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return text.replace(f'"{SEAL_KEY}": "{_UNSEALED}"', f'"{SEAL_KEY}": "{digest}"', 1)
+
+
+def sealed(text: str) -> bool:
+    """True when metadata.json's text still has the hash it was written with."""
+    marker = f'"{SEAL_KEY}": "'
+    at = text.rfind(marker)
+    if at < 0:
+        return False
+    start = at + len(marker)
+    recorded = text[start : start + 64]
+    blank = text[:start] + _UNSEALED + text[start + 64 :]
+    return hashlib.sha256(blank.encode("utf-8")).hexdigest() == recorded

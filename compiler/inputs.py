@@ -5,7 +5,6 @@ Kept free of heavy imports so that an up-to-date `dsc build` answers in millisec
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler import __version__, files
+from compiler.hashing import sealed
 
 DATASET = "specs/dataset.yaml"
 CONTEXTS = "specs/contexts.yaml"
@@ -39,38 +39,6 @@ def drop_cache(fd: int, length: int = 0) -> None:
     """
     if hasattr(os, "posix_fadvise"):
         os.posix_fadvise(fd, 0, length, os.POSIX_FADV_DONTNEED)
-
-
-def fingerprint(inputs: dict[str, str], seed: Any) -> str:
-    """One hash naming what a build was compiled from: compiler version, seed and inputs."""
-    payload = json.dumps(
-        {"compiler": __version__, "seed": seed, "inputs": inputs},
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-SEAL_KEY = "metadata_sha256"
-_UNSEALED = "0" * 64
-
-
-def seal(text: str) -> str:
-    """Fill in metadata.json's own hash: the sha256 of the text with that value all zeros."""
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return text.replace(f'"{SEAL_KEY}": "{_UNSEALED}"', f'"{SEAL_KEY}": "{digest}"', 1)
-
-
-def sealed(text: str) -> bool:
-    """True when metadata.json's text still has the hash it was written with."""
-    marker = f'"{SEAL_KEY}": "'
-    at = text.rfind(marker)
-    if at < 0:
-        return False
-    start = at + len(marker)
-    recorded = text[start : start + 64]
-    blank = text[:start] + _UNSEALED + text[start + 64 :]
-    return hashlib.sha256(blank.encode("utf-8")).hexdigest() == recorded
 
 
 def read_metadata(out_dir: Path) -> tuple[str, dict[str, Any]] | None:

@@ -143,3 +143,6 @@ class Record:
     rule: Rule = field(compare=False, repr=False)
     bindings: tuple[tuple[str, str], ...] = ()
     picks: tuple[tuple[str, int], ...] = ()
+
+
+Build = dict[str, tuple[str, dict[str, Any]]]  # a build read back: record id -> (split, record)

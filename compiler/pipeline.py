@@ -453,3 +453,11 @@ def build(
             "free disk space or fix permissions; the previous build is untouched",
         ) from None
     return BuildResult(out_dir, metadata, tuple(writer.notes))
+
+
+def explain_record(project: Project, record_id: str, jobs: int | None = None) -> dict[str, Any]:
+    """Compile the project in memory (nothing written) and explain one record (explain.py)."""
+    from compiler.explain import explain
+
+    jobs = usable_cpus() if jobs is None else jobs
+    return explain(compile_records(project, jobs=jobs, watch=record_id, trace=True), record_id)

@@ -8,7 +8,6 @@ from fractions import Fraction
 from typing import Any
 
 from compiler.errors import Collector, CompileError, Location
-from compiler.load import DataFile, Document
 from compiler.model import (
     CORE_METADATA,
     DEFAULT_LIMITS,
@@ -29,8 +28,10 @@ from compiler.model import (
     SplitConfig,
     Template,
 )
+from compiler.rows import DataFile
 from compiler.text import check_tree, field_name
 from compiler.validate import suggest
+from compiler.yamldoc import Document
 
 BUILT_IN = ("brands", "contexts")  # collections every project has, empty without files
 RESERVED_NAMES = (

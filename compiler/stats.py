@@ -9,7 +9,7 @@ from typing import Any
 
 from compiler import __version__
 from compiler.check import Verdict
-from compiler.inputs import fingerprint
+from compiler.hashing import fingerprint
 from compiler.model import FIELDS, SPLITS, Project
 from compiler.split import Assignment
 

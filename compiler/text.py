@@ -69,7 +69,7 @@ def shown(text: str, limit: int = 40) -> str:
     return repr(cut)
 
 
-Path_ = tuple  # str keys and int indexes, as in load.Document
+Path_ = tuple  # str keys and int indexes, as in yamldoc.Document
 
 
 def refused_strings(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, bool, str, str]]:

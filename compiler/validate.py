@@ -14,7 +14,7 @@ import jsonschema
 from referencing import Registry, Resource
 
 from compiler.errors import CompileError, Diagnostic
-from compiler.load import Document
+from compiler.yamldoc import Document
 
 KINDS = ("dataset", "brand", "contexts", "task")
 GROUP_BY = ("output", "prompt", "id", "metadata.")

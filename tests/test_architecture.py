@@ -17,6 +17,9 @@ RANK = {
     "text": 0,
     "files": 0,
     "inputs": 1,  # reads the spec seed with load's guarded loader
+    "yamlerrors": 1,
+    "yamldoc": 1,
+    "rows": 1,
     "load": 1,
     "validate": 2,
     "resolve": 3,
@@ -33,13 +36,16 @@ RANK = {
     "pipeline": 10,
     "builds": 10,
     "diff": 11,
-    "explain": 11,
+    "explain": 8,  # pure: describes a record of a compiled project
     "report": 12,
     "cli": 13,
     "__main__": 14,
     "__init__": 0,
 }
 PURE = (
+    "yamlerrors",
+    "yamldoc",
+    "rows",
     "validate",
     "resolve",
     "sandbox",
@@ -81,10 +87,9 @@ def test_every_module_has_a_rank() -> None:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_imports_flow_one_way(name: str) -> None:
-    for module in _imports(_tree(name)):
-        if module.startswith("compiler."):
-            other = module.split(".")[1]
-            assert RANK[other] <= RANK[name], f"{name} imports later stage {other}"
+    """(Imports for type checking only are not imports: explain names pipeline's Compiled.)"""
+    for other in _compiler_imports(name):
+        assert RANK[other] <= RANK[name], f"{name} imports later stage {other}"
 
 
 @pytest.mark.parametrize("name", PURE)
@@ -98,6 +103,89 @@ def test_core_modules_do_no_io(name: str) -> None:
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
     }
     assert not calls & {"open", "print", "exit", "input"}, f"{name} calls {calls}"
+
+
+# Modules that touch the file system, processes, signals or the terminal.
+EDGE = {"files", "inputs", "load", "emit", "parallel", "builds", "pipeline", "cli", "__main__"}
+# budget arms the per-record CPU timer and memory cap: process limits around rendering, which
+# the core must reach (render and expand run inside them); it opens no file.
+ALLOWED_EDGE = {"budget"}
+PATH_IO = {
+    "read_text",
+    "read_bytes",
+    "write_text",
+    "write_bytes",
+    "open",
+    "iterdir",
+    "glob",
+    "rglob",
+    "exists",
+    "is_file",
+    "is_dir",
+    "stat",
+    "lstat",
+    "mkdir",
+    "unlink",
+    "rename",
+    "resolve",
+}
+FORKING = {"multiprocessing", "concurrent", "threading", "signal", "resource"}
+# validate reads the package's own JSON Schemas (importlib.resources), never a project file.
+PACKAGE_DATA = {"validate": {"read_text"}}
+
+
+def _compiler_imports(name: str) -> set[str]:
+    """The compiler modules name imports (at run time, not for type checking only)."""
+    tree = _tree(name)
+    checking = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+        for stmt in node.body
+        for n in ast.walk(stmt)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in checking:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("compiler"):
+            if node.module == "compiler":
+                found.update(a.name for a in node.names if a.name in RANK)
+            else:
+                found.add(node.module.split(".")[1])
+    return found
+
+
+def _reaches(name: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        for other in _compiler_imports(todo.pop()) - seen:
+            seen.add(other)
+            todo.append(other)
+    return seen
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_core_modules_reach_no_edge_module(name: str) -> None:
+    """Not even through another module: explain compiling in worker processes, or stats
+    importing a module that reads files, would make them I/O in disguise."""
+    edges = _reaches(name) & EDGE - ALLOWED_EDGE
+    assert not edges, f"{name} reaches the edge modules {sorted(edges)}"
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_core_modules_do_no_path_io_and_start_nothing(name: str) -> None:
+    tree = _tree(name)
+    roots = {m.split(".")[0] for m in _imports(tree)}
+    assert not roots & FORKING, f"{name} imports {roots & FORKING}"
+    methods = {
+        n.func.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+    }
+    io = methods & PATH_IO - PACKAGE_DATA.get(name, set())
+    assert not io, f"{name} calls {io}"
 
 
 @pytest.mark.parametrize("name", MODULES)

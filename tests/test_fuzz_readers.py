@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from compiler.errors import CompileError, Location
-from compiler.load import DataFile, load_data
+from compiler.load import load_data
 from compiler.resolve import check_texts
+from compiler.rows import DataFile
 from tests.conftest import CASES
 from tests.test_fuzz import hang_guard
 

@@ -16,8 +16,8 @@ import pytest
 
 from compiler import pipeline
 from compiler.errors import CompileError
-from compiler.explain import explain
 from compiler.parallel import ordered_map
+from compiler.pipeline import explain_record as explain
 from tests.conftest import ROOT, read_tree
 from tests.test_errors import ERROR_CASES, _prepare
 from tests.test_review import add_duplicate_and_short_rows, add_row
@@ -83,10 +83,9 @@ def test_explain_is_the_same_with_workers(case, monkeypatch: pytest.MonkeyPatch)
     built = pipeline.build(project, jobs=1)
     ids = [d["ids"][0] for d in built.metadata["dropped"].values()]
     ids += [json.loads(line)["id"] for line in (project / "build/train.jsonl").open()][:3]
-    expected = [explain(loaded, record_id) for record_id in ids]
+    expected = [explain(loaded, record_id, jobs=1) for record_id in ids]
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
-    monkeypatch.setattr("compiler.explain.usable_cpus", lambda: 2)
-    assert [explain(loaded, record_id) for record_id in ids] == expected
+    assert [explain(loaded, record_id, jobs=2) for record_id in ids] == expected
 
 
 @pytest.mark.parametrize("name", ERROR_CASES)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler import load
+from compiler import load, rows, yamldoc
 from compiler.errors import CompileError
 from tests.conftest import CASES, ROOT, copy_project
 from tests.test_crash import dsc  # a subprocess with a timeout: a hang fails, it is not timed
@@ -86,8 +86,8 @@ def test_a_jsonl_of_millions_of_tiny_rows_is_refused_while_it_is_read(minimal: P
 
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == (
-        f"data/tiny.jsonl:{load.DATA_ROW_LIMIT + 1}:1: error: data file has more than "
-        f"{load.DATA_ROW_LIMIT} rows\n"
+        f"data/tiny.jsonl:{rows.DATA_ROW_LIMIT + 1}:1: error: data file has more than "
+        f"{rows.DATA_ROW_LIMIT} rows\n"
         "  hint: split it into smaller files; a rule can take a sample of each\n"
     )
 
@@ -100,7 +100,7 @@ def test_a_csv_of_millions_of_rows_is_refused_while_it_is_read(minimal: Path) ->
 
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.startswith(
-        f"data/rows.csv:{load.DATA_ROW_LIMIT + 2}:1: error: data file has more than "
+        f"data/rows.csv:{rows.DATA_ROW_LIMIT + 2}:1: error: data file has more than "
     )
 
 
@@ -109,12 +109,12 @@ def test_a_csv_of_millions_of_rows_is_refused_while_it_is_read(minimal: Path) ->
 
 def _jsonl_error(text: str) -> str:
     with pytest.raises(CompileError) as caught:
-        load._jsonl_rows("d.jsonl", text)
+        rows.jsonl_rows("d.jsonl", text)
     return caught.value.render()
 
 
 def test_jsonl_nesting_is_bounded_at_64_levels_like_yaml() -> None:
-    assert load._jsonl_rows("d.jsonl", "[" * 64 + "]" * 64 + "\n")[0].line == 1
+    assert rows.jsonl_rows("d.jsonl", "[" * 64 + "]" * 64 + "\n")[0].line == 1
     assert _jsonl_error('\n\n{"a": "[[[", "b": ' + "[" * 64 + "]" * 64 + "}\n") == (
         "d.jsonl:3:82: error: invalid JSON: lists and objects are nested more than 64 "
         "levels deep\n  hint: flatten the data"
@@ -130,9 +130,9 @@ def test_jsonl_numbers_that_read_as_infinity_are_refused(number: str) -> None:
 
 
 def test_jsonl_keeps_every_finite_number_and_its_line() -> None:
-    rows = load._jsonl_rows("d.jsonl", '\n  \n{"a": 1e308, "b": -0.5, "c": 12}\r\n\n[1]\n')
-    assert rows == (load.Row(3, {"a": 1e308, "b": -0.5, "c": 12}), load.Row(5, [1]))
-    assert json.dumps(rows[0].value) == '{"a": 1e+308, "b": -0.5, "c": 12}'
+    found = rows.jsonl_rows("d.jsonl", '\n  \n{"a": 1e308, "b": -0.5, "c": 12}\r\n\n[1]\n')
+    assert found == (rows.Row(3, {"a": 1e308, "b": -0.5, "c": 12}), rows.Row(5, [1]))
+    assert json.dumps(found[0].value) == '{"a": 1e+308, "b": -0.5, "c": 12}'
 
 
 def test_jsonl_integers_are_bounded_like_yaml() -> None:
@@ -146,7 +146,7 @@ def test_jsonl_integers_are_bounded_like_yaml() -> None:
 def test_a_raw_nul_in_a_csv_field_is_located(newline: str) -> None:
     text = newline.join(["a,b", "1,x", "2,ab\x00c", ""])
     with pytest.raises(CompileError) as caught:
-        load._csv_rows("d.csv", text)
+        rows.csv_rows("d.csv", text)
     assert caught.value.render() == (
         "d.csv:3:5: error: control character U+0000 is not allowed\n"
         "  hint: remove it; write the text the field should hold"
@@ -197,7 +197,7 @@ def _yaml_files() -> list[Path]:
 
 def _outcome(relpath: str, text: str) -> object:
     try:
-        doc = load.parse_yaml(relpath, text)
+        doc = yamldoc.parse_yaml(relpath, text)
     except CompileError as exc:
         return exc.render()
     return (doc.data, doc.values, doc.keys)
@@ -215,7 +215,7 @@ def test_the_early_count_changes_no_outcome(monkeypatch: pytest.MonkeyPatch) -> 
         for text in texts
         for variant in (text, text.replace("\n", "\r\n"), text.replace("\n", "\r"))
     ]
-    monkeypatch.setattr(load, "_prescan", lambda text: None)
+    monkeypatch.setattr(yamldoc, "_prescan", lambda text: None)
     without = [
         _outcome("f.yaml", variant)
         for text in texts
