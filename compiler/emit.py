@@ -7,7 +7,6 @@ import ctypes
 import fcntl
 import hashlib
 import itertools
-import json
 import os
 import re
 import shutil
@@ -19,76 +18,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from compiler.encode import dump_json
 from compiler.errors import Location, fail
 from compiler.hashing import SEAL_KEY, seal
 from compiler.inputs import drop_cache
-from compiler.model import SPLITS, Record
+from compiler.model import SPLITS
 from compiler.split import Assignment
 
 _BLOCK = 1 << 22  # bytes of lines routed at a time
 _FILE_NAME = re.compile(r"[a-z0-9][a-z0-9_]*")  # a task name, as tasks/<task>.jsonl
-_quote = json.encoder.encode_basestring  # the string encoder of json.dumps(ensure_ascii=False)
-
-
-def encode(record: Record) -> str:
-    """One record as one JSON line: fixed key order, UTF-8 text kept readable.
-
-    Byte-identical to json.dumps(..., ensure_ascii=False) of the record mapping (the golden
-    tests hold it to that), without building the mapping: this runs once per record.
-    """
-    try:
-        metadata = ", ".join(
-            f"{_quote(k)}: {'null' if v is None else _quote(v)}" for k, v in record.metadata.items()
-        )
-        return (
-            f'{{"id": {_quote(record.id)}, "instruction": {_quote(record.instruction)}, '
-            f'"input": {_quote(record.input)}, "output": {_quote(record.output)}, '
-            f'"metadata": {{{metadata}}}}}\n'
-        )
-    except TypeError:
-        return _encode_slow(record)
-
-
-def _encode_slow(record: Record) -> str:
-    return (
-        json.dumps(
-            {
-                "id": record.id,
-                "instruction": record.instruction,
-                "input": record.input,
-                "output": record.output,
-                "metadata": record.metadata,
-            },
-            ensure_ascii=False,
-            allow_nan=False,
-        )
-        + "\n"
-    )
-
-
-def _inline(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-
-def _json_lines(value: Any, indent: str, row: bool = False) -> str:
-    """Indented JSON in which short flat objects, and flat rows of a list, stay on one line."""
-    if not isinstance(value, (dict, list)):
-        return _inline(value)
-    members = value.values() if isinstance(value, dict) else value
-    flat = not any(isinstance(v, (dict, list)) for v in members)
-    if not value or (flat and (row or len(_inline(value)) <= 120)):
-        return _inline(value)
-    inner = indent + "  "
-    if isinstance(value, dict):
-        body = [f"{inner}{_inline(k)}: {_json_lines(v, inner)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(body) + f"\n{indent}}}"
-    body = [f"{inner}{_json_lines(v, inner, row=True)}" for v in value]
-    return "[\n" + ",\n".join(body) + f"\n{indent}]"
-
-
-def dump_json(value: Any) -> str:
-    """metadata.json text: fixed key order as given, UTF-8 kept readable, trailing newline."""
-    return _json_lines(value, "") + "\n"
 
 
 def _open(path: Path) -> IO[str]:

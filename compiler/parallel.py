@@ -24,7 +24,7 @@ Task = TypeVar("Task")
 Result = TypeVar("Result")
 
 _PR_SET_PDEATHSIG = 1
-_work: Callable[[Any], Any] | None = None
+_work: Callable[[Any], Any] | None = None  # set in each worker by _start_worker
 
 
 def usable_cpus() -> int:
@@ -49,18 +49,17 @@ def ordered_map(
     if jobs <= 1 or len(tasks) <= 1 or not can_fork():
         yield from map(work, tasks)
         return
-    global _work
+    # The work goes to each worker through the initializer's arguments: forked, never pickled.
     pool = ProcessPoolExecutor(
         min(jobs, len(tasks)),
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start_worker,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), work),
     )
     window = 2 * jobs + 2
     pending: deque[Future[Result]] = deque()
     upcoming = iter(tasks)
     try:
-        _work = work  # the workers are forked at the first submit, with this in hand
         # Ctrl-C between a fork and the worker's initializer would raise KeyboardInterrupt in
         # the worker's bootstrap and print its traceback: the workers are forked with SIGINT
         # blocked (a Ctrl-C meanwhile waits for the parent), and ignore it before unblocking.
@@ -69,7 +68,6 @@ def ordered_map(
                 pending.append(pool.submit(_call, task))
                 if len(pending) >= window:
                     break
-        _work = None
         while pending:
             result = pending.popleft().result()
             for task in upcoming:
@@ -77,7 +75,6 @@ def ordered_map(
                 break
             yield result
     finally:
-        _work = None
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -94,12 +91,14 @@ def _sigint_blocked() -> Iterator[None]:
 
 
 def _call(task: Any) -> Any:
-    assert _work is not None, "ordered_map's workers are forked with the work to do"
+    assert _work is not None, "ordered_map's workers start with the work to do"
     return _work(task)
 
 
-def _start_worker(parent: int) -> None:
-    """In each worker: leave Ctrl-C and SIGTERM to the parent, and die with it."""
+def _start_worker(parent: int, work: Callable[[Any], Any]) -> None:
+    """In each worker: keep the work, leave Ctrl-C and SIGTERM to the parent, and die with it."""
+    global _work
+    _work = work
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import itertools
-import operator
 import os
-from array import array
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.budget import record_budgets
-from compiler.check import Checker, Inspector, fingerprints
-from compiler.emit import Writer, check_output_dir, encode
+from compiler.check import Checker
+from compiler.emit import Writer, check_output_dir
 from compiler.errors import Collector, CompileError, Diagnostic, Location, fail
-from compiler.expand import Bindings, Plan, expand, maker
+from compiler.expand import Bindings, Plan, expand
 from compiler.files import Refused, yaml_files
-from compiler.hashing import format_id
 from compiler.inputs import CONTEXTS, DATASET
 from compiler.load import load_data, load_yaml
-from compiler.model import FIELDS, Config, Project, Record
+from compiler.model import Config, Project, Record
 from compiler.parallel import ordered_map, usable_cpus
 from compiler.resolve import data_file_refs, resolve
 from compiler.split import Assignment, split
-from compiler.stats import FACETS, metadata_document
+from compiler.stats import metadata_document
+from compiler.stream import RUN_RECORDS, Chunk, RecordIds, Stream
 from compiler.validate import validate
 
 
@@ -98,161 +94,7 @@ def _raise(errors: list[CompileError]) -> None:
         raise CompileError([d for e in errors for d in e.diagnostics])
 
 
-def group_key(record: Record, group_by: str, prompt: bytes, output: bytes) -> bytes | str:
-    """The key that keeps records together in one split (split.group_by); prompt and output
-    are the digests of the record's normalised prompt and output (check.fingerprints)."""
-    if group_by == "output":
-        return output
-    if group_by == "prompt":
-        return prompt
-    if group_by.startswith("metadata."):
-        value = record.metadata.get(group_by.split(".", 1)[1])
-        return record.id if value is None else "m:" + value
-    return record.id
-
-
-def _getter(keys: tuple[str, ...]) -> Callable[[dict], tuple]:
-    """A function from a metadata mapping to the tuple of its values at keys."""
-    if not keys:
-        return lambda meta: ()
-    if len(keys) == 1:
-        key = keys[0]
-        return lambda meta: (meta[key],)
-    return operator.itemgetter(*keys)
-
-
-CHUNK_RECORDS = 2048  # records per task handed to a worker
 COPIES = 2  # files each kept record is written to: tasks/<task>.jsonl and its split's file
-
-
-@dataclass
-class Chunk:
-    """What rendering and inspecting a run of one rule's records found, texts only as encoded
-    JSON lines. The lists hold one entry per record that passed the local checks, in id order.
-    """
-
-    rule: int
-    start: int
-    made: int = 0
-    failure: list[Diagnostic] = field(default_factory=list)  # the error that stopped the rule
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    more: int = 0  # diagnostics found beyond those kept (Collector's limit)
-    drops: dict[int, str] = field(default_factory=dict)  # offset in the run -> reason
-    keys: list[bytes] = field(default_factory=list)  # check.fingerprints
-    prompts: list[bytes] = field(default_factory=list)
-    lengths: tuple[array, ...] = field(default_factory=lambda: tuple(array("I") for _ in FIELDS))
-    group_keys: list[bytes | str] = field(default_factory=list)
-    strata: list[tuple] = field(default_factory=list)
-    facets: list[tuple] = field(default_factory=list)
-    lines: list[bytes] = field(default_factory=list)
-    watched: tuple[int, Record, str | None] | None = None
-
-
-class Work:
-    """Render, inspect and encode one run of records: a pure function of the task
-    (rule index, first and last position in id order), run in worker processes."""
-
-    def __init__(
-        self, project: Project, rules: list[tuple[Plan, Bindings]], watch: str | None
-    ) -> None:
-        self.project = project
-        self.rules = rules
-        self.watch = watch
-        self.inspector = Inspector(project)
-        self.makers: dict[int, Callable[[int], Record]] = {}
-        split = project.config.split
-        self.group_by = split.group_by
-        self.stratum_of = _getter(split.stratify_by)
-        self.facet_of = _getter(FACETS)
-
-    def tasks(self) -> list[tuple[int, int, int]]:
-        """(rule index, start, stop): every rule's records in runs of CHUNK_RECORDS."""
-        size = CHUNK_RECORDS
-        return [
-            (index, start, min(start + size, len(found)))
-            for index, (_, found) in enumerate(self.rules)
-            for start in range(0, len(found), size)
-        ]
-
-    def __call__(self, task: tuple[int, int, int]) -> Chunk:
-        config = self.project.config
-        with record_budgets(config.max_record_cpu_seconds, config.max_memory_mib):
-            try:
-                return self._run(task)
-            except MemoryError:
-                # Past the cap outside a template (checking or encoding a huge record):
-                # the whole run fails at its rule, never with a traceback.
-                plan, _ = self.rules[task[0]]
-                chunk = Chunk(task[0], task[1])
-                chunk.failure = [
-                    Diagnostic(
-                        plan.rule.location,
-                        f"records of rule {plan.rule.id!r} need more than "
-                        f"{config.max_memory_mib} MiB of memory",
-                        "raise limits.max_memory_mib in specs/dataset.yaml",
-                    )
-                ]
-                return chunk
-
-    def _run(self, task: tuple[int, int, int]) -> Chunk:
-        index, start, stop = task
-        plan, found = self.rules[index]
-        make = self.makers.get(index)
-        if make is None:
-            make = self.makers[index] = maker(self.project, plan, found)
-        chunk = Chunk(index, start)
-        errors = Collector()
-        inspect, watch, group_by = self.inspector.inspect, self.watch, self.group_by
-        stratum_of, facet_of = self.stratum_of, self.facet_of
-        keys, prompts, group_keys = chunk.keys, chunk.prompts, chunk.group_keys
-        strata, facets, lines = chunk.strata, chunk.facets, chunk.lines
-        instruction_lengths, input_lengths, output_lengths = chunk.lengths
-        tuples: dict[tuple, tuple] = {}  # one object per distinct tuple: pickled once
-        for offset, position in enumerate(found.order[start:stop]):
-            try:
-                record = make(position)
-            except CompileError as exc:
-                chunk.failure = exc.diagnostics
-                break
-            chunk.made += 1
-            reason = inspect(record, errors)
-            if record.id == watch:
-                chunk.watched = (offset, record, reason)
-            if reason is not None:
-                chunk.drops[offset] = reason
-                continue
-            key, prompt, output = fingerprints(record)
-            keys.append(key)
-            prompts.append(prompt)
-            instruction_lengths.append(len(record.instruction))
-            input_lengths.append(len(record.input))
-            output_lengths.append(len(record.output))
-            group_keys.append(group_key(record, group_by, prompt, output))
-            meta = record.metadata
-            stratum = stratum_of(meta)
-            strata.append(tuples.setdefault(stratum, stratum))
-            facet = facet_of(meta)
-            facets.append(tuples.setdefault(facet, facet))
-            lines.append(encode(record).encode("utf-8"))
-        chunk.diagnostics, chunk.more = errors.diagnostics, errors.more
-        return chunk
-
-
-class RecordIds:
-    """The id of every record by its index in id order over all rules (kept or dropped)."""
-
-    def __init__(self, rules: list[tuple[Plan, Bindings]]) -> None:
-        self.rules = rules
-        self.starts = list(itertools.accumulate((len(found) for _, found in rules), initial=0))
-
-    def __len__(self) -> int:
-        return self.starts[-1]
-
-    def __call__(self, index: int) -> str:
-        rule = bisect.bisect_right(self.starts, index) - 1
-        plan, found = self.rules[rule]
-        number = found.numbers[found.order[index - self.starts[rule]]]
-        return format_id(plan.rule.task, plan.rule.id, number)
 
 
 class _Gather:
@@ -381,16 +223,19 @@ def compile_records(
     jobs: int = 1,
     watch: str | None = None,
     trace: bool = False,
+    run_size: int = RUN_RECORDS,
 ) -> Compiled:
     """Expand, check and split, with `jobs` worker processes; write(task, lines) receives the
-    kept records' JSON lines in id order. watch names a record to keep (for dsc explain)."""
+    kept records' JSON lines in id order. watch names a record to keep (for dsc explain);
+    run_size is the number of records a worker renders at a time (the output never depends
+    on it, nor on jobs)."""
     config = project.config
     rules, expand_errors = expand(project)
-    work = Work(project, rules, watch)
+    stream = Stream(project, rules, watch)
     gather = _Gather(rules, write, expand_errors, config)
     # No more workers than runs' worth of records: a small project is built in this process.
-    jobs = min(jobs, -(-len(gather.ids) // CHUNK_RECORDS))
-    for chunk in ordered_map(work, work.tasks(), jobs):
+    jobs = min(jobs, -(-len(gather.ids) // run_size))
+    for chunk in ordered_map(stream, stream.runs(run_size), jobs):
         gather.take(chunk)
     gather.expand_errors.raise_if_any()
     gather.check_errors.raise_if_any()
@@ -419,12 +264,16 @@ class BuildResult:
 
 
 def build(
-    root: Path, out_dir: Path | None = None, seed: int | None = None, jobs: int | None = None
+    root: Path,
+    out_dir: Path | None = None,
+    seed: int | None = None,
+    jobs: int | None = None,
+    run_size: int = RUN_RECORDS,
 ) -> BuildResult:
     """Compile the project into out_dir (default root/build); the old build survives any error.
 
-    jobs is the number of worker processes (default: one per usable CPU); the output is the
-    same for every number.
+    jobs is the number of worker processes (default: one per usable CPU) and run_size the
+    records a worker renders at a time; the output is the same for every number.
     """
     root = Path(root)
     out_dir = Path(out_dir) if out_dir is not None else root / "build"
@@ -433,9 +282,8 @@ def build(
     writer = Writer(out_dir)
     try:
         with writer:
-            result = compile_records(
-                project, writer.add, jobs=usable_cpus() if jobs is None else jobs
-            )
+            jobs = usable_cpus() if jobs is None else jobs
+            result = compile_records(project, writer.add, jobs=jobs, run_size=run_size)
             outputs = writer.route(result.assignment)
             metadata = metadata_document(
                 project,
@@ -455,9 +303,12 @@ def build(
     return BuildResult(out_dir, metadata, tuple(writer.notes))
 
 
-def explain_record(project: Project, record_id: str, jobs: int | None = None) -> dict[str, Any]:
+def explain_record(
+    project: Project, record_id: str, jobs: int | None = None, run_size: int = RUN_RECORDS
+) -> dict[str, Any]:
     """Compile the project in memory (nothing written) and explain one record (explain.py)."""
     from compiler.explain import explain
 
     jobs = usable_cpus() if jobs is None else jobs
-    return explain(compile_records(project, jobs=jobs, watch=record_id, trace=True), record_id)
+    compiled = compile_records(project, jobs=jobs, watch=record_id, trace=True, run_size=run_size)
+    return explain(compiled, record_id)

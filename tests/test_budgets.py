@@ -172,7 +172,8 @@ def test_budgets_hold_in_worker_processes(tmp_path: Path, name: str) -> None:
     # One record per task, so that every record is rendered in a forked worker.
     script = (
         RUNNER.split("from compiler.cli")[0]
-        + "from compiler import pipeline\npipeline.CHUNK_RECORDS = 1\n"
+        + "import functools\nfrom compiler import pipeline\n"
+        + "pipeline.build = functools.partial(pipeline.build, run_size=1)\n"
         + "from compiler.cli import main\n"
         + 'main(["build", "-C", sys.argv[1], "--jobs", sys.argv[2]])\n'
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.emit import dump_json
+from compiler.encode import dump_json
 from tests.conftest import CASES, copy_project
 from tests.test_crash import dsc  # a subprocess with a timeout: a hang fails, it is not timed
 
@@ -35,7 +35,7 @@ def built(tmp_path: Path) -> Path:
 
 def rewrite_metadata(project: Path, change: Callable[[dict], None]) -> None:
     """Edit build/metadata.json and seal it again, as a careful attacker would."""
-    from compiler.inputs import SEAL_KEY, seal
+    from compiler.hashing import SEAL_KEY, seal
 
     path = project / "build/metadata.json"
     meta = json.loads(path.read_text(encoding="utf-8"))

@@ -117,7 +117,7 @@ _text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30)
     metadata=st.dictionaries(_text, st.one_of(st.none(), _text), max_size=6),
 )
 def test_fast_encoder_equals_json_dumps(texts: list[str], metadata: dict) -> None:
-    from compiler.emit import _encode_slow, encode
+    from compiler.encode import _encode_slow, encode
     from compiler.model import Record
 
     record = Record(texts[0], texts[1], texts[2], texts[3], metadata, rule=None)

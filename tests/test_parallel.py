@@ -18,13 +18,14 @@ from compiler import pipeline
 from compiler.errors import CompileError
 from compiler.parallel import ordered_map
 from compiler.pipeline import explain_record as explain
+from compiler.stream import RUN_RECORDS
 from tests.conftest import ROOT, read_tree
 from tests.test_errors import ERROR_CASES, _prepare
 from tests.test_review import add_duplicate_and_short_rows, add_row
 
 # (jobs, records per run): in-process with the default runs, and forked workers with runs of
 # one record and of three, so that duplicates, conflicts and drops fall across run boundaries.
-MODES = [(1, pipeline.CHUNK_RECORDS), (2, 1), (2, 3), (1, 2)]
+MODES = [(1, RUN_RECORDS), (2, 1), (2, 3), (1, 2)]
 
 
 def messy(project: Path) -> Path:
@@ -54,10 +55,9 @@ def test_every_number_of_jobs_builds_the_same_bytes(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trees = []
-    for jobs, chunk in MODES:
-        monkeypatch.setattr(pipeline, "CHUNK_RECORDS", chunk)
-        out = tmp_path / f"out-{jobs}-{chunk}"
-        pipeline.build(project, out, jobs=jobs)
+    for jobs, run_size in MODES:
+        out = tmp_path / f"out-{jobs}-{run_size}"
+        pipeline.build(project, out, jobs=jobs, run_size=run_size)
         trees.append(read_tree(out))
     assert trees[0]["train.jsonl"]
     for tree in trees[1:]:
@@ -68,8 +68,7 @@ def test_messy_project_counts_drops_and_conflicts_across_runs(
     case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = messy(case("coding"))
-    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
-    metadata = pipeline.build(project, tmp_path / "out", jobs=2).metadata
+    metadata = pipeline.build(project, tmp_path / "out", jobs=2, run_size=1).metadata
     assert {reason: d["records"] for reason, d in metadata["dropped"].items()} == {
         "duplicate": 1,
         "output_too_short": 1,
@@ -84,8 +83,7 @@ def test_explain_is_the_same_with_workers(case, monkeypatch: pytest.MonkeyPatch)
     ids = [d["ids"][0] for d in built.metadata["dropped"].values()]
     ids += [json.loads(line)["id"] for line in (project / "build/train.jsonl").open()][:3]
     expected = [explain(loaded, record_id, jobs=1) for record_id in ids]
-    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
-    assert [explain(loaded, record_id, jobs=2) for record_id in ids] == expected
+    assert [explain(loaded, record_id, jobs=2, run_size=1) for record_id in ids] == expected
 
 
 @pytest.mark.parametrize("name", ERROR_CASES)
@@ -95,9 +93,8 @@ def test_bad_input_gives_the_same_errors_with_workers(
     """The error corpus through forked workers, one record per run: the same diagnostics."""
     project = _prepare(name, tmp_path, crlf=False)
     expected = (ROOT / "tests/errors" / name / "expected.txt").read_text(encoding="utf-8")
-    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
     with pytest.raises(CompileError) as raised:
-        pipeline.build(project, jobs=2)
+        pipeline.build(project, jobs=2, run_size=1)
     count = len(raised.value.diagnostics)
     assert raised.value.render() + "\n" + (f"{count} errors\n" if count > 1 else "") == expected
 
@@ -155,13 +152,14 @@ def test_workers_end_with_a_killed_or_interrupted_build(case, how: str) -> None:
     project = case("coding")
     script = (
         "import sys, time\n"
-        "from compiler import cli, pipeline\n"
-        "pipeline.CHUNK_RECORDS = 1\n"
-        "work = pipeline.Work.__call__\n"
-        "def slow(self, task):\n"
+        "import functools\n"
+        "from compiler import cli, pipeline, stream\n"
+        "pipeline.build = functools.partial(pipeline.build, run_size=1)\n"
+        "work = stream.Stream.__call__\n"
+        "def slow(self, run):\n"
         "    time.sleep(0.2)\n"
-        "    return work(self, task)\n"
-        "pipeline.Work.__call__ = slow\n"
+        "    return work(self, run)\n"
+        "stream.Stream.__call__ = slow\n"
         f"cli.main(['build', '-C', {str(project)!r}, '--jobs', '2'])\n"
     )
     process = subprocess.Popen(
