@@ -29,6 +29,8 @@ RANK = {
     "check": 6,
     "split": 7,
     "stats": 8,
+    "encode": 6,  # pure: a record as its JSON line
+    "stream": 9,  # pure: the per-record work of a run, indifferent to its runner
     "emit": 9,
     "parallel": 0,
     "budget": 0,  # EDGE: CPU timer (signals) and memory cap (rlimit) around rendering
@@ -57,6 +59,8 @@ PURE = (
     "stats",
     "diff",
     "explain",
+    "encode",
+    "stream",
     "report",
     "hashing",
     "model",
