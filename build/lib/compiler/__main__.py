@@ -1,5 +1,0 @@
-"""Run the command line as `python -m compiler`."""
-
-from compiler.cli import main
-
-main()
