@@ -1,4 +1,4 @@
-"""Shared fixtures: fixture projects, the CLI runner and the golden-file update flag."""
+"""Shared fixtures: fixture projects, the CLI runner, the built coding case and the golden flag."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parent.parent
-CASES = Path(__file__).resolve().parent / "cases"
+from tests.helpers import BUILT, CASES, ROOT, copy_project
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -24,13 +23,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
-
-
-def copy_project(source: Path, dest: Path) -> Path:
-    """Copy a project's spec files (not its build or expected outputs) into dest."""
-    ignore = shutil.ignore_patterns("build", "expected", "build.*", "__pycache__")
-    shutil.copytree(source, dest, ignore=ignore)
-    return dest
 
 
 @pytest.fixture
@@ -67,10 +59,21 @@ def cli():
     return run
 
 
-def read_tree(folder: Path) -> dict[str, bytes]:
-    """Every file below folder, by sorted relative POSIX path."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+@pytest.fixture(scope="session")
+def coding_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The coding case built once per session through the CLI: read it, or copy it (`built`)."""
+    from compiler.cli import main
+
+    project = copy_project(CASES / "coding", tmp_path_factory.mktemp("built") / "coding")
+    result = CliRunner().invoke(main, ["build", "-C", str(project)], catch_exceptions=False)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, BUILT, "")
+    return project
+
+
+@pytest.fixture
+def built(coding_build: Path, tmp_path: Path) -> Path:
+    """The coding project with its build/ folder, in tmp_path/coding: a copy of the session's
+    one build (the same bytes a build in place writes; builds are deterministic)."""
+    project = copy_project(coding_build, tmp_path / "coding")
+    shutil.copytree(coding_build / "build", project / "build")
+    return project

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASES, ROOT, copy_project, read_tree
+from tests.helpers import CASES, ROOT, copy_project, read_tree
 
 LANGUAGES = 100
 CONCEPTS = 150

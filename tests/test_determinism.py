@@ -13,8 +13,7 @@ import pytest
 import yaml
 
 from compiler.pipeline import build
-from tests.conftest import ROOT, read_tree
-from tests.test_split import SINGLETON_MOVES
+from tests.helpers import ROOT, SINGLETON_MOVES, read_tree
 
 PROJECTS = ["coding", "example"]
 SPLIT_FILES = ("train.jsonl", "val.jsonl", "test.jsonl")

@@ -18,9 +18,14 @@ from compiler import pipeline
 from compiler.errors import CompileError
 from compiler.explain import explain
 from compiler.parallel import ordered_map
-from tests.conftest import ROOT, read_tree
-from tests.test_errors import ERROR_CASES, _prepare
-from tests.test_review import add_duplicate_and_short_rows, add_row
+from tests.helpers import (
+    ERROR_CASES,
+    ROOT,
+    add_duplicate_and_short_rows,
+    add_row,
+    prepare_error_case,
+    read_tree,
+)
 
 # (jobs, records per run): in-process with the default runs, and forked workers with runs of
 # one record and of three, so that duplicates, conflicts and drops fall across run boundaries.
@@ -94,7 +99,7 @@ def test_bad_input_gives_the_same_errors_with_workers(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The error corpus through forked workers, one record per run: the same diagnostics."""
-    project = _prepare(name, tmp_path, crlf=False)
+    project = prepare_error_case(name, tmp_path, crlf=False)
     expected = (ROOT / "tests/errors" / name / "expected.txt").read_text(encoding="utf-8")
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
     with pytest.raises(CompileError) as raised:
