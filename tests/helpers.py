@@ -11,6 +11,12 @@ import runpy
 import shutil
 from pathlib import Path
 
+from compiler.expand import expand, maker
+from compiler.load import Document, parse_yaml
+from compiler.model import Project, Record
+from compiler.resolve import resolve
+from compiler.validate import validate
+
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "cases"
 CORPUS = Path(__file__).resolve().parent / "errors"
@@ -155,3 +161,43 @@ def prepare_error_case(name: str, tmp_path: Path, crlf: bool) -> Path:
     if (source / RECIPE).is_file():
         runpy.run_path(str(source / RECIPE))["make"](project)
     return project
+
+
+# --- projects made in memory, for the unit tests of the stages ------------------------------
+
+DATASET_YAML = "name: unit\nseed: 7\n"
+
+
+def parse_spec(path: str, text: str, kind: str) -> Document:
+    """A spec file parsed and validated, as the loader hands it to resolve."""
+    doc = parse_yaml(path, text)
+    validate(doc, kind)
+    return doc
+
+
+def project_from(
+    tasks: dict[str, str],
+    dataset: str = DATASET_YAML,
+    brands: dict[str, str] | None = None,
+    contexts: str | None = None,
+) -> Project:
+    """Resolve a project given as texts: task name -> YAML, brand id -> YAML. No files."""
+    return resolve(
+        parse_spec("specs/dataset.yaml", dataset, "dataset"),
+        parse_spec("specs/contexts.yaml", contexts, "contexts") if contexts else None,
+        [
+            parse_spec(f"brands/{b}.yaml", text, "brand")
+            for b, text in sorted((brands or {}).items())
+        ],
+        [parse_spec(f"specs/tasks/{t}.yaml", text, "task") for t, text in sorted(tasks.items())],
+        {},
+    )
+
+
+def records_of(project: Project) -> list[Record]:
+    """Every record the rules make, rule by rule in id order, before any check drops one."""
+    rules, errors = expand(project)
+    errors.raise_if_any()
+    return [
+        maker(project, plan, found)(position) for plan, found in rules for position in found.order
+    ]
