@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.helpers import BUILT, CASES, ROOT, copy_project
+from tests.helpers import BUILT, CASES, copy_example, copy_project
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,14 +38,7 @@ def case(tmp_path: Path):
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
     """A copy of the shipped example project (specs/ and brands/)."""
-    dest = tmp_path / "example"
-    dest.mkdir()
-    for part in ("specs", "brands"):
-        shutil.copytree(ROOT / part, dest / part)
-    data = ROOT / "data"
-    if data.is_dir():
-        shutil.copytree(data, dest / "data")
-    return dest
+    return copy_example(tmp_path / "example")
 
 
 @pytest.fixture

@@ -56,6 +56,17 @@ def copy_project(source: Path, dest: Path) -> Path:
     return dest
 
 
+def copy_example(dest: Path) -> Path:
+    """A copy of the shipped example project (specs/, brands/ and data/ if any) in dest."""
+    dest.mkdir()
+    for part in ("specs", "brands"):
+        shutil.copytree(ROOT / part, dest / part)
+    data = ROOT / "data"
+    if data.is_dir():
+        shutil.copytree(data, dest / "data")
+    return dest
+
+
 def read_tree(folder: Path) -> dict[str, bytes]:
     """Every file below folder, by sorted relative POSIX path."""
     return {

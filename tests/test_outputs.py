@@ -14,15 +14,21 @@ from hypothesis import strategies as st
 from compiler.hashing import collapse, digest, record_digests
 from compiler.model import CORE_METADATA, SPLITS
 from compiler.pipeline import build
+from tests.helpers import CASES, copy_example, copy_project
 
 RECORD_KEYS = ["id", "instruction", "input", "output", "metadata"]
 ID = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\.[0-9a-f]{16}$")
 
 
-@pytest.fixture(params=["coding", "example"])
-def build_dir(request, case, example, tmp_path: Path) -> Path:
-    project = example if request.param == "example" else case(request.param)
-    out = tmp_path / "out"
+@pytest.fixture(scope="module", params=["coding", "example"])
+def build_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A build of the coding case or of the shipped example, made once: the tests only read it."""
+    base = tmp_path_factory.mktemp(request.param)
+    if request.param == "example":
+        project = copy_example(base / "example")
+    else:
+        project = copy_project(CASES / request.param, base / request.param)
+    out = base / "out"
     build(project, out)
     return out
 
