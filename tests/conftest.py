@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite expected build outputs of tests/cases/*/expected (review the diff!)",
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_as_in_a_terminal() -> None:
+    """Tests interrupt builds with SIGINT as Ctrl-C in a terminal would. A test run started in
+    the background (`cmd &` in a script, nohup, some CI runners) ignores SIGINT, and every
+    process it starts would inherit that: take the default handler back."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
