@@ -1,18 +1,15 @@
-"""Shared fixtures: fixture projects, the CLI runner and the golden-file update flag."""
+"""Shared fixtures: fixture projects, the CLI runner, the built coding case and the golden flag."""
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parent.parent
-CASES = Path(__file__).resolve().parent / "cases"
+from tests.helpers import BUILT, CASES, copy_example, copy_project
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -24,16 +21,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_as_in_a_terminal() -> None:
+    """Tests interrupt builds with SIGINT as Ctrl-C in a terminal would. A test run started in
+    the background (`cmd &` in a script, nohup, some CI runners) ignores SIGINT, and every
+    process it starts would inherit that: take the default handler back."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
-
-
-def copy_project(source: Path, dest: Path) -> Path:
-    """Copy a project's spec files (not its build or expected outputs) into dest."""
-    ignore = shutil.ignore_patterns("build", "expected", "build.*", "__pycache__")
-    shutil.copytree(source, dest, ignore=ignore)
-    return dest
 
 
 @pytest.fixture
@@ -49,14 +48,7 @@ def case(tmp_path: Path):
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
     """A copy of the shipped example project (specs/ and brands/)."""
-    dest = tmp_path / "example"
-    dest.mkdir()
-    for part in ("specs", "brands"):
-        shutil.copytree(ROOT / part, dest / part)
-    data = ROOT / "data"
-    if data.is_dir():
-        shutil.copytree(data, dest / "data")
-    return dest
+    return copy_example(tmp_path / "example")
 
 
 @pytest.fixture
@@ -70,30 +62,21 @@ def cli():
     return run
 
 
-def read_tree(folder: Path) -> dict[str, bytes]:
-    """Every file below folder, by sorted relative POSIX path."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+@pytest.fixture(scope="session")
+def coding_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The coding case built once per session through the CLI: read it, or copy it (`built`)."""
+    from compiler.cli import main
+
+    project = copy_project(CASES / "coding", tmp_path_factory.mktemp("built") / "coding")
+    result = CliRunner().invoke(main, ["build", "-C", str(project)], catch_exceptions=False)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, BUILT, "")
+    return project
 
 
-class Hang(BaseException):
-    """Raised in the test by a timer; a BaseException so that no `except Exception` eats it."""
-
-
-@contextlib.contextmanager
-def hang_guard(seconds: float = 10) -> Iterator[None]:
-    """Fail (instead of stalling the suite) when one example runs far past its deadline."""
-
-    def stop(signum: int, frame: object) -> None:
-        raise Hang(f"no result after {seconds} s: the compiler hangs")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+@pytest.fixture
+def built(coding_build: Path, tmp_path: Path) -> Path:
+    """The coding project with its build/ folder, in tmp_path/coding: a copy of the session's
+    one build (the same bytes a build in place writes; builds are deterministic)."""
+    project = copy_project(coding_build, tmp_path / "coding")
+    shutil.copytree(coding_build / "build", project / "build")
+    return project

@@ -24,7 +24,7 @@ from compiler.budget import CLOCK, record_budgets, weight
 from compiler.errors import CompileError, Location
 from compiler.model import Template
 from compiler.render import compile_template
-from tests.conftest import CASES, ROOT, copy_project, hang_guard
+from tests.helpers import CASES, ROOT, copy_project, hang_guard
 
 GIB = 1 << 30
 HANG_SECONDS = 120  # only to end a hang; the bounds themselves act in well under a second

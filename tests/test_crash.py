@@ -1,7 +1,8 @@
 """The previous build survives every failure: SIGKILL, a second build, a full disk, bad build/.
 
-A large project (15,000 records, a build of about a second) is generated here; its old build
-is compiled once with seed 7 and the new one, after the seed changed to 11, once more. Every
+A large project (3,000 records, a build of about a second, half of it starting Python) is
+generated here; its old build is compiled once with seed 7 and the new one, after the seed
+changed to 11, once more. Every
 test then works on a copy and compares build/ byte for byte with these two reference trees.
 The compiler runs as `python -m compiler` in a subprocess, so that it can be killed, stopped
 or given a small file size limit.
@@ -27,13 +28,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASES, ROOT, copy_project, read_tree
+from tests.helpers import CASES, ROOT, copy_project, dsc, read_tree
 
-LANGUAGES = 100
-CONCEPTS = 150
+# 3,000 records: outputs of megabytes, so that writing, syncing and swapping take measurable
+# time, while each of the ~70 builds of this module stays short. The SIGKILL trials aim at the
+# phases (before and after the staging folder appears) rather than relying on sheer size.
+LANGUAGES = 40
+CONCEPTS = 75
 OLD_SEED, NEW_SEED = 7, 11
-TRIALS = 20
 TIMEOUT = 120
+TRIALS = 20
 
 LOCKED = (
     "build: error: another dsc build is writing build/\n"
@@ -86,17 +90,6 @@ def concepts_yaml() -> str:
     )
 
 
-def dsc(*args: str | Path, **options) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "compiler", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        **options,
-    )
-
-
 def start_build(project: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "compiler", "build", "-C", str(project), *args],
@@ -115,8 +108,53 @@ def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 60) ->
         time.sleep(0.002)
 
 
+def stopped_before_the_swap(
+    large: Large, folder: Path, attempts: int = 5
+) -> tuple[Path, subprocess.Popen[str]]:
+    """A rebuild (--force) of a copy of the project with its old build, stopped (SIGSTOP) while
+    build.staging/ exists and holds no metadata.json yet: metadata.json is the last file written
+    before the swap, so whatever the machine's load the old build is in place, and a signal
+    sent now is handled before the swap. The caller continues the build (SIGCONT) or kills it.
+    """
+    for attempt in range(attempts):
+        project = large.copy(folder / f"project{attempt}")
+        process = start_build(project, "--force")
+        wait_for(project / "build.staging", process)
+        process.send_signal(signal.SIGSTOP)
+        staging = project / "build.staging"
+        if staging.is_dir() and not (staging / "metadata.json").exists():
+            return project, process
+        process.kill()  # stopped too late, at or after the swap: try a fresh copy
+        process.communicate(timeout=TIMEOUT)
+    raise AssertionError(f"no build stopped before its swap in {attempts} attempts")
+
+
 def entries(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A finished build and when, from its start, its staging folder first appeared."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    staging_at: float | None
+
+
+def timed_build(project: Path, *args: str) -> Timed:
+    """`dsc build`, watching for build.staging/ (the end of loading, the start of writing)."""
+    started = time.monotonic()
+    process = start_build(project, *args)
+    staging_at = None
+    while process.poll() is None:
+        if staging_at is None and (project / "build.staging").exists():
+            staging_at = time.monotonic() - started
+        time.sleep(0.002)
+    stdout, stderr = process.communicate(timeout=TIMEOUT)
+    return Timed(process.returncode, stdout, stderr, time.monotonic() - started, staging_at)
 
 
 @dataclass(frozen=True)
@@ -128,6 +166,7 @@ class Large:
     old: dict[str, bytes]
     new: dict[str, bytes]
     seconds: float
+    loading: float  # the share of a build before build.staging/ appears
     built: str  # the first words of the summary line of a build
 
     def copy(self, dest: Path, with_old_build: bool = True) -> Path:
@@ -146,21 +185,21 @@ def large(tmp_path_factory: pytest.TempPathFactory) -> Large:
     old = dsc("build", "-C", project)
     assert old.returncode == 0, old.stderr
     built = re.match(r"built \d+ records", old.stdout)
-    assert built and int(built.group().split()[1]) > 10_000, old.stdout
+    assert built and int(built.group().split()[1]) >= LANGUAGES * CONCEPTS, old.stdout
     old_build = base / "old-build"
     (project / "build").rename(old_build)
     (project / "specs/dataset.yaml").write_text(dataset_yaml(NEW_SEED), encoding="utf-8")
     reference = copy_project(project, base / "reference")
-    started = time.monotonic()
-    new = dsc("build", "-C", reference)
-    seconds = time.monotonic() - started
+    new = timed_build(reference)
     assert new.returncode == 0, new.stderr
+    assert new.staging_at is not None, "build.staging/ was never seen"
     large = Large(
         project,
         old_build,
         read_tree(old_build),
         read_tree(reference / "build"),
-        seconds,
+        new.seconds,
+        new.staging_at / new.seconds,
         built.group(),
     )
     assert large.old != large.new and large.old.keys() == large.new.keys()
@@ -173,15 +212,17 @@ def large(tmp_path_factory: pytest.TempPathFactory) -> Large:
 @dataclass(frozen=True)
 class Trial:
     delay: float
+    writing: bool
     returncode: int
     outcome: str
     leftovers: tuple[str, ...]
     rebuild_seconds: float
 
 
-def kill_trial(large: Large, project: Path, delay: float | None) -> Trial:
-    """Kill a rebuild after `delay` seconds (None: as soon as build.staging exists); check
-    build/, `dsc check` and the next build."""
+def kill_trial(large: Large, project: Path, delay: float | None, writing: bool = False) -> Trial:
+    """Kill a rebuild `delay` seconds after its start, or (writing) after build.staging/
+    appeared (delay None: frozen as soon as build.staging exists); check build/, `dsc check`
+    and the next build."""
     for leftover in ("build", "build.staging", "build.old"):
         if (project / leftover).exists():
             shutil.rmtree(project / leftover)
@@ -194,6 +235,8 @@ def kill_trial(large: Large, project: Path, delay: float | None) -> Trial:
         process.send_signal(signal.SIGSTOP)
         frozen_staging = (project / "build.staging").exists()
     else:
+        if writing:
+            wait_for(project / "build.staging", process)
         time.sleep(delay)
     process.kill()
     process.communicate(timeout=TIMEOUT)
@@ -222,9 +265,7 @@ def kill_trial(large: Large, project: Path, delay: float | None) -> Trial:
         assert check.returncode == 1, check.stdout
         assert check.stderr.startswith("build/ does not match the specs:\n"), check.stderr
 
-    started = time.monotonic()
-    again = dsc("build", "-C", project)
-    rebuild_seconds = time.monotonic() - started
+    again = timed_build(project)
     assert again.returncode == 0, again.stderr
     assert read_tree(project / "build") == large.new
     notes = [line for line in again.stderr.splitlines() if line.startswith("note: ")]
@@ -236,28 +277,34 @@ def kill_trial(large: Large, project: Path, delay: float | None) -> Trial:
     assert entries(project) == BUILT
     return Trial(
         -1.0 if delay is None else delay,
+        writing,
         process.returncode,
         outcome,
         leftovers,
-        rebuild_seconds if "built " in again.stdout else 0.0,
+        again.seconds if "built " in again.stdout else 0.0,
     )
 
 
 def test_sigkill_at_random_points_leaves_old_or_new_build(large: Large, tmp_path: Path) -> None:
     rng = random.Random(20240105)
-    # Kill points as fractions of a whole build, stratified from Python's start to a little
-    # past the swap, so that kills fall in loading, expanding, writing, fsync and the exchange
-    # alike. A fraction becomes a delay with the latest measured build time of the worker, so
-    # that the spread holds on a loaded machine too.
-    fractions = [1.2 * (i + rng.random()) / TRIALS for i in range(TRIALS)]
-    rng.shuffle(fractions)
+    # Kill points in two phases, each stratified: half while the build starts Python, loads
+    # and resolves the specs (from its start until build.staging/ appears), half from then on
+    # to a little past the end, so that kills fall in expanding, writing, fsync and the
+    # exchange alike. A point is a fraction of its phase, made a delay with the worker's
+    # latest measured build time: the spread holds on a loaded machine too, and each phase
+    # gets its trials whatever the size of the project.
+    half = TRIALS // 2
+    points = [((i + rng.random()) / half, False) for i in range(half)]
+    points += [(1.2 * (i + rng.random()) / (TRIALS - half), True) for i in range(TRIALS - half)]
+    rng.shuffle(points)
     workers = max(1, min(2, os.cpu_count() or 1))
     projects = [large.copy(tmp_path / f"worker{w}", with_old_build=False) for w in range(workers)]
 
     def run(worker: int) -> list[Trial]:
         seconds, trials = large.seconds, []
-        for fraction in fractions[worker::workers]:
-            trial = kill_trial(large, projects[worker], fraction * seconds)
+        for fraction, writing in points[worker::workers]:
+            phase = seconds * (1 - large.loading if writing else large.loading)
+            trial = kill_trial(large, projects[worker], fraction * phase, writing)
             seconds = trial.rebuild_seconds or seconds
             trials.append(trial)
         return trials
@@ -266,7 +313,7 @@ def test_sigkill_at_random_points_leaves_old_or_new_build(large: Large, tmp_path
         trials = [t for batch in pool.map(run, range(workers)) for t in batch]
 
     assert len(trials) == TRIALS >= 20
-    summary = sorted((round(t.delay, 3), t.outcome, t.leftovers) for t in trials)
+    summary = sorted((t.writing, round(t.delay, 3), t.outcome, t.leftovers) for t in trials)
     print("\n".join(map(str, summary)))
     # Two kills whose outcome does not depend on timing: at once (nothing written yet), and
     # frozen while build.staging exists (the next build must remove it).
@@ -303,10 +350,9 @@ def test_interrupted_while_writing_keeps_old_build(
 ) -> None:
     """Ctrl-C and SIGTERM (a cancelled CI job) both unwind: the build removes its staging
     folder itself, exits 1, and build/ is the old build."""
-    project = large.copy(tmp_path / "project")
-    process = start_build(project, "--force")
-    wait_for(project / "build.staging", process)
-    process.send_signal(sig)
+    project, process = stopped_before_the_swap(large, tmp_path)
+    process.send_signal(sig)  # pending until the build continues
+    process.send_signal(signal.SIGCONT)
     _, stderr = process.communicate(timeout=TIMEOUT)
     assert read_tree(project / "build") == large.old
     assert (process.returncode, stderr) == (1, "\nAborted!\n")
@@ -320,25 +366,14 @@ def test_interrupted_while_writing_keeps_old_build(
 # --- 2. A second build while one holds the lock ------------------------------------------
 
 
-@contextlib.contextmanager
-def stopped(process: subprocess.Popen[str]) -> Iterator[None]:
-    """Freeze a build (SIGSTOP) so that it holds its lock for as long as the test needs."""
-    process.send_signal(signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        process.send_signal(signal.SIGCONT)
-
-
 @pytest.mark.parametrize("force", [True, False], ids=["force", "no-force"])
 def test_second_build_is_refused_while_the_first_holds_the_lock(
     large: Large, tmp_path: Path, force: bool
 ) -> None:
-    project = large.copy(tmp_path / "project")
-    first = start_build(project, "--force")
+    # The first build is frozen (SIGSTOP) so that it holds its lock as long as the test needs.
+    project, first = stopped_before_the_swap(large, tmp_path)
     try:
-        wait_for(project / "build.staging", first)
-        with stopped(first):
+        try:
             second = dsc("build", "-C", project, *(["--force"] if force else []))
             assert second.returncode == 1, second.stdout
             assert second.stderr == LOCKED
@@ -346,6 +381,8 @@ def test_second_build_is_refused_while_the_first_holds_the_lock(
             assert (project / "build.staging").is_dir(), (
                 "the second build removed the first build's staging folder"
             )
+        finally:
+            first.send_signal(signal.SIGCONT)
         stdout, stderr = first.communicate(timeout=TIMEOUT)
     finally:
         if first.poll() is None:
@@ -381,9 +418,7 @@ def test_lock_held_by_another_process_refuses_build_and_writes_nothing(
 
 
 def test_lock_of_a_killed_build_does_not_block_the_next(large: Large, tmp_path: Path) -> None:
-    project = large.copy(tmp_path / "project")
-    first = start_build(project, "--force")
-    wait_for(project / "build.staging", first)
+    project, first = stopped_before_the_swap(large, tmp_path)
     first.kill()
     first.communicate(timeout=TIMEOUT)
     assert (project / "build.staging").is_dir()
@@ -406,7 +441,7 @@ def test_full_disk_is_a_clean_error_and_keeps_the_old_build(
     large: Large, tmp_path: Path, with_old_build: bool
 ) -> None:
     project = large.copy(tmp_path / "project", with_old_build=with_old_build)
-    limit = 256 * 1024  # every output file of the large build is bigger than this
+    limit = 64 * 1024  # tasks/explain_concept.jsonl and the split files are bigger than this
 
     def small_disk() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))

@@ -7,14 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
 from compiler.pipeline import build
-from tests.conftest import ROOT, read_tree
-from tests.test_split import SINGLETON_MOVES
+from tests.helpers import ROOT, SINGLETON_MOVES, read_tree
 
 PROJECTS = ["coding", "example"]
 SPLIT_FILES = ("train.jsonl", "val.jsonl", "test.jsonl")
@@ -29,6 +29,23 @@ def project(request: pytest.FixtureRequest, case, tmp_path: Path) -> Path:
     if request.param == "example":
         return request.getfixturevalue("example")
     return case(request.param)
+
+
+@pytest.fixture(scope="module")
+def reference_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], dict[str, bytes]]:
+    """The files of an in-process build of a project's files as they are now, built once for
+    each distinct set of files (the tests compare other builds of a fixture's copy with it)."""
+    built: dict[tuple, dict[str, bytes]] = {}
+
+    def of(project: Path) -> dict[str, bytes]:
+        key = tuple(read_tree(project).items())
+        if key not in built:
+            out = tmp_path_factory.mktemp("reference") / "build"
+            build(project, out)
+            built[key] = read_tree(out)
+        return built[key]
+
+    return of
 
 
 @pytest.fixture(scope="session")
@@ -106,17 +123,21 @@ def _run_build(project: Path, out: Path, env_changes: dict, umask: int, where: s
 
 @pytest.mark.parametrize(("env_changes", "umask", "where"), ENVIRONMENTS)
 def test_build_is_byte_identical_in_another_environment(
-    project: Path, tmp_path: Path, env_changes: dict, umask: int, where: str, other_locale
+    project: Path,
+    tmp_path: Path,
+    env_changes: dict,
+    umask: int,
+    where: str,
+    other_locale,
+    reference_build: Callable[[Path], dict[str, bytes]],
 ) -> None:
     if env_changes["LC_ALL"] == "OTHER":
         env_changes = {**env_changes, **other_locale}
-    reference = tmp_path / "reference"
-    build(project, reference)
     out = tmp_path / "other place" / "sortie ไทย"
     out.parent.mkdir()
     _run_build(project, out, env_changes, umask, where)
     built = read_tree(out)
-    assert built == read_tree(reference)
+    assert built == reference_build(project)
     for name, data in built.items():
         assert str(tmp_path).encode() not in data, f"{name} holds an absolute path"
         assert b"sortie" not in data, f"{name} names its output folder"
@@ -129,7 +150,9 @@ def _project_files(root: Path) -> list[Path]:
     return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
 
 
-def test_files_created_in_another_order_give_the_same_bytes(project: Path, tmp_path: Path):
+def test_files_created_in_another_order_give_the_same_bytes(
+    project: Path, tmp_path: Path, reference_build: Callable[[Path], dict[str, bytes]]
+) -> None:
     """Directory listings follow creation order on some file systems; the build must not."""
     shuffled = tmp_path / "shuffled"
     files = _project_files(project)
@@ -137,9 +160,8 @@ def test_files_created_in_another_order_give_the_same_bytes(project: Path, tmp_p
     for relative in list(reversed(files))[1::2] + list(reversed(files))[::2]:
         (shuffled / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(project / relative, shuffled / relative)
-    build(project, tmp_path / "a")
     build(shuffled, tmp_path / "b")
-    assert read_tree(tmp_path / "b") == read_tree(tmp_path / "a")
+    assert read_tree(tmp_path / "b") == reference_build(project)
 
 
 def _reversed(value):
@@ -170,15 +192,17 @@ def _rewrite_reversed(root: Path) -> list[str]:
     return rewritten
 
 
-def test_reversed_mapping_keys_give_the_same_records(project: Path, tmp_path: Path) -> None:
+def test_reversed_mapping_keys_give_the_same_records(
+    project: Path, tmp_path: Path, reference_build: Callable[[Path], dict[str, bytes]]
+) -> None:
     """Keys in reverse order everywhere: `each` (bindings are ordered by dependency), `pick`,
     `metadata`, collections, brand fields, data rows. Only the input files' sha256 (and the
     hashes made of them) may change in metadata.json."""
-    build(project, tmp_path / "a")
+    before = reference_build(project)
     rewritten = _rewrite_reversed(project)
     assert rewritten
     build(project, tmp_path / "b")
-    before, after = read_tree(tmp_path / "a"), read_tree(tmp_path / "b")
+    after = read_tree(tmp_path / "b")
     assert sorted(before) == sorted(after)
     for name in before:
         if name != "metadata.json":

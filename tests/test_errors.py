@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import runpy
 import shutil
 from pathlib import Path
 
@@ -20,12 +19,16 @@ from click.testing import CliRunner
 
 from compiler import cli
 from compiler.cli import main
-from tests.conftest import CASES, read_tree
+from tests.helpers import (
+    CASES,
+    CORPUS,
+    ERROR_CASES,
+    EXPECTED,
+    prepare_error_case,
+    read_tree,
+    to_crlf,
+)
 
-CORPUS = Path(__file__).resolve().parent / "errors"
-ERROR_CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "specs").is_dir())
-RECIPE = "make.py"
-EXPECTED = "expected.txt"
 HASHES_OF_INPUTS = {"inputs", "fingerprint", "metadata_sha256"}
 
 
@@ -41,23 +44,6 @@ def _snapshot(folder: Path) -> dict[str, bytes | str]:
         else:
             found[name] = "folder"
     return found
-
-
-def _to_crlf(project: Path) -> None:
-    for path in project.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
-
-
-def _prepare(name: str, tmp_path: Path, crlf: bool) -> Path:
-    source = CORPUS / name
-    project = tmp_path / name
-    shutil.copytree(source, project, ignore=shutil.ignore_patterns(EXPECTED, RECIPE, "__pycache__"))
-    if crlf:
-        _to_crlf(project)
-    if (source / RECIPE).is_file():
-        runpy.run_path(str(source / RECIPE))["make"](project)
-    return project
 
 
 def test_corpus_is_large_enough() -> None:
@@ -79,7 +65,7 @@ def test_bad_input_gives_its_exact_message(
         pytest.fail(f"the case reached dsc's internal-error handler: {exc!r}")
 
     monkeypatch.setattr(cli, "internal_error", bug)
-    project = _prepare(name, tmp_path, crlf)
+    project = prepare_error_case(name, tmp_path, crlf)
     before = _snapshot(tmp_path)
     result = CliRunner().invoke(main, ["build", "-C", str(project)])
     expected_file = CORPUS / name / EXPECTED
@@ -123,7 +109,7 @@ def test_crlf_project_builds_the_same_records(tmp_path: Path) -> None:
         CASES / "minimal", tmp_path / "lf", ignore=shutil.ignore_patterns("expected")
     )
     crlf = shutil.copytree(lf, tmp_path / "crlf")
-    _to_crlf(crlf)
+    to_crlf(crlf)
     for project in (lf, crlf):
         result = CliRunner().invoke(main, ["build", "-C", str(project)])
         assert result.exit_code == 0, result.stderr

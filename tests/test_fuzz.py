@@ -23,7 +23,7 @@ from compiler.errors import CompileError
 from compiler.load import load_yaml
 from compiler.pipeline import build, load_project
 from compiler.validate import validate
-from tests.conftest import CASES, copy_project, hang_guard, read_tree
+from tests.helpers import CASES, copy_project, hang_guard, read_tree
 
 SOURCE = CASES / "coding"
 SPEC_FILES = {
@@ -36,8 +36,10 @@ ORIGINAL = {rel: (SOURCE / rel).read_bytes() for rel in (*SPEC_FILES, *DATA_FILE
 
 HANG_SECONDS = 10  # a hard stop well above the deadline: a real hang fails instead of stalling
 
+# 100 mutations a run (hypothesis's default; was 150, a number chosen for no bound): every run
+# draws new ones, so CI covers more over time, and the 50 more cost ~4 s of `make test`.
 FUZZ = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=5000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
@@ -395,24 +397,23 @@ def check_loader(rel: str, data: bytes) -> None:
             assert_clean_error(exc, project)
 
 
-def _previous_build() -> dict[str, bytes]:
-    with tempfile.TemporaryDirectory(prefix="dsc-fuzz-") as scratch:
-        project = copy_project(SOURCE, Path(scratch) / "project")
-        build(project, project / "build")
-        return read_tree(project / "build")
+@pytest.fixture(scope="module")
+def previous(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The files of a build of the unmutated project: the old build a failed one must keep."""
+    project = copy_project(SOURCE, tmp_path_factory.mktemp("fuzz") / "project")
+    build(project, project / "build")
+    return read_tree(project / "build")
 
 
-PREVIOUS = _previous_build()
-
-
-def check_pipeline(rel: str, data: bytes, old: bool) -> None:
-    """A whole build: success, or a clean error that left the output folder as it was."""
+def check_pipeline(rel: str, data: bytes, old: bool, previous: dict[str, bytes]) -> None:
+    """A whole build: success, or a clean error that left the output folder as it was
+    (`previous` when there was an old build)."""
     with tempfile.TemporaryDirectory(prefix="dsc-fuzz-") as scratch, hang_guard(HANG_SECONDS):
         project = project_with(Path(scratch), rel, data)
         out = project / "build"
         if old:
             out.mkdir()
-            for name, content in PREVIOUS.items():
+            for name, content in previous.items():
                 (out / name).parent.mkdir(parents=True, exist_ok=True)
                 (out / name).write_bytes(content)
         try:
@@ -420,7 +421,7 @@ def check_pipeline(rel: str, data: bytes, old: bool) -> None:
         except CompileError as exc:
             assert_clean_error(exc, project)
             if old:
-                assert read_tree(out) == PREVIOUS, "a failed build changed build/"
+                assert read_tree(out) == previous, "a failed build changed build/"
             else:
                 assert not out.exists(), "a failed build created build/"
         else:
@@ -439,15 +440,17 @@ def test_loader_accepts_or_rejects_cleanly(case: tuple[str, bytes]) -> None:
 
 @FUZZ
 @given(mutated((*SPEC_FILES, *DATA_FILES)), st.booleans())
-def test_pipeline_builds_or_fails_without_writing(case: tuple[str, bytes], old: bool) -> None:
-    check_pipeline(*case, old)
+def test_pipeline_builds_or_fails_without_writing(
+    previous: dict[str, bytes], case: tuple[str, bytes], old: bool
+) -> None:
+    check_pipeline(*case, old, previous)
 
 
 @pytest.mark.parametrize("name", sorted(FOUND))
-def test_inputs_found_by_fuzzing(name: str) -> None:
+def test_inputs_found_by_fuzzing(name: str, previous: dict[str, bytes]) -> None:
     rel, data = FOUND[name]
     check_loader(rel, data)
-    check_pipeline(rel, data, old=True)
+    check_pipeline(rel, data, old=True, previous=previous)
 
 
 @pytest.mark.parametrize("depth", [50, 200, 1000, 10_000])
@@ -467,11 +470,13 @@ def test_deeply_nested_value_is_a_clean_error(tmp_path: Path, rel: str, depth: i
             assert not (project / "build").exists()
 
 
-def test_unmutated_project_builds_and_mutation_sites_exist(tmp_path: Path) -> None:
+def test_unmutated_project_builds_and_mutation_sites_exist(
+    tmp_path: Path, previous: dict[str, bytes]
+) -> None:
     """The starting point is valid and the mutation patterns find scalars and keys to replace."""
     project = copy_project(SOURCE, tmp_path / "project")
     build(project, project / "build")
-    assert read_tree(project / "build") == PREVIOUS
+    assert read_tree(project / "build") == previous
     for rel in SPEC_FILES:
         text = ORIGINAL[rel].decode()
         assert SCALAR.findall(text) and KEY.findall(text), rel

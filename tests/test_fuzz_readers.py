@@ -19,8 +19,7 @@ from compiler.errors import CompileError, Location
 from compiler.load import load_data
 from compiler.resolve import check_texts
 from compiler.rows import DataFile
-from tests.conftest import CASES
-from tests.test_fuzz import hang_guard
+from tests.helpers import CASES, hang_guard
 
 FUZZ = settings(
     max_examples=300,

@@ -22,7 +22,7 @@ from compiler.model import DEFAULT_MAX_OUTPUT_BYTES
 from compiler.pipeline import build
 from compiler.text import check_tree, refused_character, refused_strings
 from compiler.validate import ecma_pattern, validator
-from tests.conftest import CASES, ROOT, copy_project, read_tree
+from tests.helpers import CASES, ROOT, copy_project, read_tree
 
 PACKAGE = ROOT / "compiler"
 SCHEMAS = PACKAGE / "schemas"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from compiler.pipeline import build
-from tests.conftest import CASES, ROOT, read_tree
+from tests.helpers import CASES, ROOT, read_tree
 
 GOLDEN_CASES = sorted(p.name for p in CASES.iterdir() if (p / "specs").is_dir())
 

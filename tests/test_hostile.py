@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from compiler.encode import dump_json
-from tests.conftest import CASES, copy_project
-from tests.test_crash import dsc  # a subprocess with a timeout: a hang fails, it is not timed
+from tests.helpers import CASES, copy_project, dsc
 
 BUILT = "built 4 records (train 3, val 1, test 0; dropped 0) into build/\n"
 SHA = "0" * 64

@@ -25,7 +25,7 @@ import pytest
 
 from compiler import cli, emit
 from compiler.pipeline import build
-from tests.conftest import CASES, copy_project, read_tree
+from tests.helpers import CASES, copy_project, read_tree
 
 STEPS = {
     os: ("open", "mkdir", "fsync", "rename", "unlink", "rmdir", "close"),

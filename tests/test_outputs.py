@@ -14,15 +14,21 @@ from hypothesis import strategies as st
 from compiler.hashing import collapse, digest, record_digests
 from compiler.model import CORE_METADATA, SPLITS
 from compiler.pipeline import build
+from tests.helpers import CASES, copy_example, copy_project
 
 RECORD_KEYS = ["id", "instruction", "input", "output", "metadata"]
 ID = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\.[0-9a-f]{16}$")
 
 
-@pytest.fixture(params=["coding", "example"])
-def built(request, case, example, tmp_path: Path) -> Path:
-    project = example if request.param == "example" else case(request.param)
-    out = tmp_path / "out"
+@pytest.fixture(scope="module", params=["coding", "example"])
+def build_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A build of the coding case or of the shipped example, made once: the tests only read it."""
+    base = tmp_path_factory.mktemp(request.param)
+    if request.param == "example":
+        project = copy_example(base / "example")
+    else:
+        project = copy_project(CASES / request.param, base / request.param)
+    out = base / "out"
     build(project, out)
     return out
 
@@ -31,8 +37,8 @@ def _records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_files_are_canonical_utf8_text(built: Path) -> None:
-    for path in sorted(built.rglob("*")):
+def test_files_are_canonical_utf8_text(build_dir: Path) -> None:
+    for path in sorted(build_dir.rglob("*")):
         if not path.is_file():
             continue
         raw = path.read_bytes()
@@ -44,11 +50,11 @@ def test_files_are_canonical_utf8_text(built: Path) -> None:
         assert "NaN" not in text and "Infinity" not in text, path
 
 
-def test_records_have_one_schema_and_sorted_ids(built: Path) -> None:
+def test_records_have_one_schema_and_sorted_ids(build_dir: Path) -> None:
     meta_keys = None
     all_ids = []
     for name in SPLITS:
-        records = _records(built / f"{name}.jsonl")
+        records = _records(build_dir / f"{name}.jsonl")
         ids = [r["id"] for r in records]
         assert ids == sorted(ids), name
         all_ids += ids
@@ -64,45 +70,45 @@ def test_records_have_one_schema_and_sorted_ids(built: Path) -> None:
     assert len(all_ids) == len(set(all_ids))
 
 
-def test_task_files_hold_the_same_records_as_the_splits(built: Path) -> None:
+def test_task_files_hold_the_same_records_as_the_splits(build_dir: Path) -> None:
     split_lines = sorted(
         line
         for name in SPLITS
-        for line in (built / f"{name}.jsonl").read_text("utf-8").splitlines()
+        for line in (build_dir / f"{name}.jsonl").read_text("utf-8").splitlines()
     )
     task_lines = sorted(
         line
-        for p in sorted((built / "tasks").glob("*.jsonl"))
+        for p in sorted((build_dir / "tasks").glob("*.jsonl"))
         for line in p.read_text("utf-8").splitlines()
     )
     assert split_lines == task_lines
 
 
-def test_metadata_json_hashes_every_output(built: Path) -> None:
+def test_metadata_json_hashes_every_output(build_dir: Path) -> None:
     import hashlib
 
-    meta = json.loads((built / "metadata.json").read_text("utf-8"))
-    files = sorted(p.relative_to(built).as_posix() for p in built.rglob("*.jsonl"))
+    meta = json.loads((build_dir / "metadata.json").read_text("utf-8"))
+    files = sorted(p.relative_to(build_dir).as_posix() for p in build_dir.rglob("*.jsonl"))
     assert sorted(meta["outputs"]) == files
     for name, sha in meta["outputs"].items():
-        assert hashlib.sha256((built / name).read_bytes()).hexdigest() == sha
+        assert hashlib.sha256((build_dir / name).read_bytes()).hexdigest() == sha
     assert meta["records"]["total"] == sum(meta["records"][s] for s in SPLITS)
     assert sum(row["records"] for row in meta["counts"]) == meta["records"]["total"]
-    text = (built / "metadata.json").read_text("utf-8")
-    assert "/tmp" not in text and str(built) not in text
+    text = (build_dir / "metadata.json").read_text("utf-8")
+    assert "/tmp" not in text and str(build_dir) not in text
 
 
 def test_huggingface_datasets_loads_every_split(
-    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    build_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     import datasets  # the hf extra, installed by make test
 
-    files = {name: str(built / f"{name}.jsonl") for name in SPLITS}
+    files = {name: str(build_dir / f"{name}.jsonl") for name in SPLITS}
     loaded = datasets.load_dataset("json", data_files=files, cache_dir=str(tmp_path / "cache"))
     total = sum(len(loaded[name]) for name in SPLITS)
-    meta = json.loads((built / "metadata.json").read_text("utf-8"))
+    meta = json.loads((build_dir / "metadata.json").read_text("utf-8"))
     assert total == meta["records"]["total"]
     features = {name: loaded[name].features for name in SPLITS if len(loaded[name])}
     assert len({repr(f) for f in features.values()}) == 1

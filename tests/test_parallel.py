@@ -19,9 +19,14 @@ from compiler.errors import CompileError
 from compiler.parallel import ordered_map
 from compiler.pipeline import explain_record as explain
 from compiler.stream import RUN_RECORDS
-from tests.conftest import ROOT, read_tree
-from tests.test_errors import ERROR_CASES, _prepare
-from tests.test_review import add_duplicate_and_short_rows, add_row
+from tests.helpers import (
+    ERROR_CASES,
+    ROOT,
+    add_duplicate_and_short_rows,
+    add_row,
+    prepare_error_case,
+    read_tree,
+)
 
 # (jobs, records per run): in-process with the default runs, and forked workers with runs of
 # one record and of three, so that duplicates, conflicts and drops fall across run boundaries.
@@ -91,7 +96,7 @@ def test_bad_input_gives_the_same_errors_with_workers(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The error corpus through forked workers, one record per run: the same diagnostics."""
-    project = _prepare(name, tmp_path, crlf=False)
+    project = prepare_error_case(name, tmp_path, crlf=False)
     expected = (ROOT / "tests/errors" / name / "expected.txt").read_text(encoding="utf-8")
     with pytest.raises(CompileError) as raised:
         pipeline.build(project, jobs=2, run_size=1)
@@ -145,19 +150,27 @@ def _children(pid: int) -> set[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
 @pytest.mark.parametrize("how", ["sigkill", "ctrl-c"])
-def test_workers_end_with_a_killed_or_interrupted_build(case, how: str) -> None:
+def test_workers_end_with_a_killed_or_interrupted_build(case, tmp_path: Path, how: str) -> None:
     """SIGKILL to the build leaves no worker behind (they would hold the CPUs, and files open);
     Ctrl-C in a terminal (SIGINT to the whole process group) stops the build with one
     "Aborted!" and no worker's traceback."""
     project = case("coding")
+    # Each worker notes its pid in started/ when it takes its first record, and every record
+    # waits for the go file, which the test writes only after its signal: the signal comes
+    # once both workers run (so not while they are forked: see the test below), and the build
+    # cannot finish before it, however slowly the test gets to run on a loaded machine.
+    started, go = tmp_path / "started", tmp_path / "go"
+    started.mkdir()
     script = (
-        "import sys, time\n"
-        "import functools\n"
+        "import functools, os, sys, time\n"
         "from compiler import cli, pipeline, stream\n"
         "pipeline.build = functools.partial(pipeline.build, run_size=1)\n"
         "work = stream.Stream.__call__\n"
         "def slow(self, run):\n"
-        "    time.sleep(0.2)\n"
+        f"    open(os.path.join({str(started)!r}, str(os.getpid())), 'w').close()\n"
+        "    end = time.monotonic() + 60\n"
+        f"    while not os.path.exists({str(go)!r}) and time.monotonic() < end:\n"
+        "        time.sleep(0.01)\n"
         "    return work(self, run)\n"
         "stream.Stream.__call__ = slow\n"
         f"cli.main(['build', '-C', {str(project)!r}, '--jobs', '2'])\n"
@@ -171,16 +184,17 @@ def test_workers_end_with_a_killed_or_interrupted_build(case, how: str) -> None:
         start_new_session=True,
     )
     end = time.monotonic() + 30
-    workers: set[int] = set()
-    while len(workers) < 2:
+    while len(list(started.iterdir())) < 2:
         assert process.poll() is None, "the build ended before its workers started"
         assert time.monotonic() < end, "no workers started"
-        workers = _children(process.pid)
         time.sleep(0.01)
+    workers = _children(process.pid)
+    assert {int(p.name) for p in started.iterdir()} <= workers
     if how == "sigkill":
         process.send_signal(signal.SIGKILL)
     else:
         os.killpg(process.pid, signal.SIGINT)
+    go.touch()
     _, stderr = process.communicate(timeout=30)
     if how == "ctrl-c":
         assert (process.returncode, stderr) == (1, "\nAborted!\n")
@@ -191,6 +205,31 @@ def test_workers_end_with_a_killed_or_interrupted_build(case, how: str) -> None:
         alive = {pid for pid in alive if _exists(pid)}
         time.sleep(0.01)
     assert not alive, f"workers {sorted(alive)} outlived the build"
+
+
+def test_ctrl_c_while_workers_are_forked_stops_the_build(case) -> None:
+    """The SIGINT arrives in the parent right after it forked its first worker (the moment
+    Python runs its at-fork callbacks, logging's among them): the build must still stop. A
+    KeyboardInterrupt raised in an at-fork callback would be printed and dropped; the parent
+    forks with SIGINT blocked, so the signal waits until the forks are done."""
+    project = case("coding")
+    script = (
+        "import functools, os, signal\n"
+        "from compiler import cli, pipeline\n"
+        "pipeline.build = functools.partial(pipeline.build, run_size=1)\n"
+        "interrupted = []\n"
+        "def interrupt_once():\n"
+        "    if not interrupted:\n"
+        "        interrupted.append(True)\n"
+        "        signal.raise_signal(signal.SIGINT)\n"
+        "os.register_at_fork(after_in_parent=interrupt_once)\n"
+        f"cli.main(['build', '-C', {str(project)!r}, '--jobs', '2'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (1, "\nAborted!\n")
+    assert not (project / "build").exists()
 
 
 def _exists(pid: int) -> bool:

@@ -17,8 +17,7 @@ import yaml
 
 from compiler import load, rows, yamldoc
 from compiler.errors import CompileError
-from tests.conftest import CASES, ROOT, copy_project
-from tests.test_crash import dsc  # a subprocess with a timeout: a hang fails, it is not timed
+from tests.helpers import CASES, ROOT, copy_project, dsc
 
 MEMORY = 1 << 30
 CORPUS = Path(__file__).resolve().parent / "errors"
