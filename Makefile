@@ -12,7 +12,7 @@ dataset: $(STAMP)
 	$(BIN)/dsc build
 
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 check: $(STAMP)
 	$(BIN)/dsc check

@@ -42,14 +42,24 @@ SEED = click.option(
 )
 
 
-def _fail(error: CompileError) -> NoReturn:
-    click.echo(error.render(), err=True)
-    shown = len(error.diagnostics)
-    if error.more:
-        click.echo(f"{shown + error.more} errors ({error.more} more not shown)", err=True)
-    elif shown > 1:
-        click.echo(f"{shown} errors", err=True)
-    sys.exit(1)
+class Failed(click.ClickException):
+    """The user's mistake, as click shows its own errors (Command.main calls show() and exits
+    with exit_code): every diagnostic with its hint, then how many there were."""
+
+    exit_code = 1
+
+    def __init__(self, error: CompileError) -> None:
+        super().__init__(error.render())
+        self.error = error
+
+    def show(self, file: Any = None) -> None:
+        error = self.error
+        click.echo(error.render(), err=True)
+        shown = len(error.diagnostics)
+        if error.more:
+            click.echo(f"{shown + error.more} errors ({error.more} more not shown)", err=True)
+        elif shown > 1:
+            click.echo(f"{shown} errors", err=True)
 
 
 EX_SOFTWARE = 70  # sysexits.h: an internal software error
@@ -98,7 +108,7 @@ def _closed_pipe() -> NoReturn:
 class _Guarded(click.Group):
     """The command group whose commands never end in a Python traceback.
 
-    A CompileError that a command did not catch is still the user's mistake; anything else
+    A CompileError is the user's mistake, shown as a Failed; anything else
     that is not click's own (usage errors, --help, Ctrl-C's Abort) or an exit is a bug in
     dsc, reported by internal_error. KeyboardInterrupt and SystemExit are not Exceptions and
     pass through to click as before.
@@ -110,7 +120,7 @@ class _Guarded(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except CompileError as exc:
-            _fail(exc)
+            raise Failed(exc) from None
         except BrokenPipeError:
             _closed_pipe()
         except Exception as exc:
@@ -136,7 +146,30 @@ def _out_dir(project: Path, out: Path | None) -> Path:
     return out if out is not None else project / "build"
 
 
-@click.group(cls=_Guarded)
+def _out_name(out_dir: Path, out: Path | None) -> str:
+    """The output folder as messages name it: build/, or --out as it was given (a relative
+    --out is relative to the current folder, not to -C)."""
+    from compiler.files import shown
+
+    return f"{out_dir.name}/" if out is None else f"{shown(str(out)).rstrip('/')}/"
+
+
+def _rebuild_command(project: Path) -> str:
+    """How to rebuild this project: the Makefile's target when it has one (dsc's scaffold)."""
+    try:
+        makefile = (project / "Makefile").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        makefile = ""
+    if any(line.startswith("dataset:") for line in makefile.splitlines()):
+        return "`make dataset` (dsc build)"
+    return "`dsc build`" if str(project) == "." else f"`dsc build -C {project}`"
+
+
+QUIET = click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+HELP = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group(cls=_Guarded, context_settings=HELP)
 @click.version_option(__version__, prog_name="dsc")
 def main() -> None:
     """dsc: compile YAML dataset specs into reproducible Alpaca JSONL."""
@@ -154,50 +187,69 @@ def main() -> None:
     default=None,
     help="Worker processes (default: one per usable CPU); the output is the same for any number.",
 )
-def build(project: Path, out: Path | None, seed: int | None, force: bool, jobs: int | None) -> None:
+@QUIET
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Print every rebuild reason and every file written."
+)
+def build(
+    project: Path,
+    out: Path | None,
+    seed: int | None,
+    force: bool,
+    jobs: int | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
     """Compile the specs into build/ (skipped when nothing changed)."""
     from compiler.emit import check_output_dir
 
     out_dir = _out_dir(project, out)
-    try:
-        check_output_dir(project, out_dir)
-    except CompileError as exc:
-        _fail(exc)
+    check_output_dir(project, out_dir)
+    say = (lambda *args, **kwargs: None) if quiet else click.echo
     with _sigterm_unwinds():
-        _build(project, out_dir, seed, force, jobs)
+        _build(project, out_dir, _out_name(out_dir, out), seed, force, jobs, say, verbose)
 
 
-def _build(project: Path, out_dir: Path, seed: int | None, force: bool, jobs: int | None) -> None:
-    from compiler.inputs import stale_reasons
+def _build(
+    project: Path,
+    out_dir: Path,
+    name: str,
+    seed: int | None,
+    force: bool,
+    jobs: int | None,
+    say: Any,
+    verbose: bool,
+) -> None:
+    from compiler.uptodate import stale_reasons
 
+    reasons: list[str] = []
     if out_dir.exists() and not force:
         reasons = stale_reasons(project, out_dir, seed)
         if not reasons:
-            click.echo(f"{out_dir.name}/ is up to date")
+            say(f"{name} is up to date")
             return
-        if (out_dir / "metadata.json").is_file():
-            click.echo(
-                "rebuilding: "
-                + "; ".join(reasons[:10])
-                + (f"; and {len(reasons) - 10} more" if len(reasons) > 10 else "")
-            )
+        if not (out_dir / "metadata.json").is_file():
+            reasons = []
     from compiler.pipeline import build as run_build
 
-    try:
-        result = run_build(project, out_dir, seed, jobs)
-    except CompileError as exc:
-        _fail(exc)
-        return
+    result = run_build(project, out_dir, seed, jobs)
+    # Said once the build succeeded: a seed or spec that is then refused rebuilt nothing.
+    if reasons:
+        shown = reasons if verbose else reasons[:10]
+        more = len(reasons) - len(shown)
+        say("rebuilding: " + "; ".join(shown) + (f"; and {more} more" if more else ""))
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        say(f"note: {note}", err=True)
     meta = result.metadata
     records = meta["records"]
     dropped = sum(d["records"] for d in meta["dropped"].values())
     if dropped:
         reasons = ", ".join(f"{reason} {d['records']}" for reason, d in meta["dropped"].items())
-        click.echo(
-            f"note: dropped {dropped} records ({reasons}); see dropped in metadata.json", err=True
-        )
+        say(f"note: dropped {dropped} records ({reasons}); see dropped in metadata.json", err=True)
+    if verbose:
+        for path in meta["outputs"]:
+            say(f"wrote {name}{path}")
+        say(f"wrote {name}metadata.json")
     conflicts = meta["conflicts"]
     if conflicts["records"]:
         first = conflicts["pairs"][0]
@@ -207,42 +259,38 @@ def _build(project: Path, out_dir: Path, seed: int | None, force: bool, jobs: in
             "see conflicts in metadata.json",
             err=True,
         )
-    click.echo(
+    say(
         f"built {records['total']} records (train {records['train']}, val {records['val']}, "
-        f"test {records['test']}; dropped {dropped}) into {out_dir.name}/"
+        f"test {records['test']}; dropped {dropped}) into {name}"
     )
 
 
 @main.command()
 @PROJECT
 @OUT
-def check(project: Path, out: Path | None) -> None:
+@QUIET
+def check(project: Path, out: Path | None, quiet: bool) -> None:
     """Fail when build/ is not exactly what the specs compile to. Writes nothing."""
     from compiler.emit import check_output_dir
     from compiler.pipeline import build as run_build
 
     out_dir = _out_dir(project, out)
-    try:
-        check_output_dir(project, out_dir)
-    except CompileError as exc:
-        _fail(exc)
+    check_output_dir(project, out_dir)
     with tempfile.TemporaryDirectory(prefix="dsc-check-") as scratch:
         fresh = Path(scratch) / "build"
-        try:
-            run_build(project, fresh)
-        except CompileError as exc:
-            _fail(exc)
-            return
+        run_build(project, fresh)
         problems = _compare_trees(out_dir, fresh)
+    name = _out_name(out_dir, out)
     if problems:
-        click.echo(f"{out_dir.name}/ does not match the specs:", err=True)
+        click.echo(f"{name} does not match the specs:", err=True)
         for problem in problems[:20]:
             click.echo(f"  {problem}", err=True)
         if len(problems) > 20:
             click.echo(f"  … and {len(problems) - 20} more", err=True)
-        click.echo("  hint: run `make dataset` (dsc build) and commit build/", err=True)
+        click.echo(f"  hint: run {_rebuild_command(project)} and commit {name}", err=True)
         sys.exit(1)
-    click.echo(f"{out_dir.name}/ matches the specs")
+    if not quiet:
+        click.echo(f"{name} matches the specs")
 
 
 def _compare_trees(actual: Path, expected: Path) -> list[str]:
@@ -303,31 +351,28 @@ def diff(
     Give two build folders (OLD NEW), or --rev REV to compare the build committed at REV
     with the current one.
     """
-    from compiler.builds import read_folder, read_revision
     from compiler.diff import diff as compare
     from compiler.diff import to_json
+    from compiler.readback import read_folder, read_revision
     from compiler.report import diff_markdown, diff_text
 
     if rev is None and (old is None or new is None):
         raise click.UsageError("give two build folders OLD NEW, or --rev REV")
     if rev is not None and new is not None:
         raise click.UsageError("--rev compares with the current build: give at most one folder")
-    try:
-        if rev is not None:
-            current = old if old is not None else _out_dir(project, out)
-            before, after = read_revision(project, current, rev), read_folder(current)
-        else:
-            before, after = read_folder(old), read_folder(new)
-    except CompileError as exc:
-        _fail(exc)
-        return
+    if rev is not None:
+        current = old if old is not None else _out_dir(project, out)
+        before, after = read_revision(project, current, rev), read_folder(current)
+    else:
+        before, after = read_folder(old), read_folder(new)
     result = compare(before, after)
     if fmt == "json":
         click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
     elif fmt == "markdown":
         click.echo(diff_markdown(result))
     else:
-        click.echo(diff_text(result))
+        # Colours only in a terminal (click strips them elsewhere), and never under NO_COLOR.
+        click.echo(diff_text(result), color=False if os.environ.get("NO_COLOR") else None)
     if exit_code and not result.empty:
         sys.exit(1)
 
@@ -341,11 +386,7 @@ def explain(record_id: str, project: Path, seed: int | None, as_json: bool) -> N
     """Where a record came from, the checks it passed, and why it is in its split."""
     from compiler.pipeline import explain_record, load_project
 
-    try:
-        result = explain_record(load_project(project, seed), record_id)
-    except CompileError as exc:
-        _fail(exc)
-        return
+    result = explain_record(load_project(project, seed), record_id)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:

@@ -21,9 +21,9 @@ from typing import IO, Any
 from compiler.encode import dump_json
 from compiler.errors import Location, fail
 from compiler.hashing import SEAL_KEY, seal
-from compiler.inputs import drop_cache
 from compiler.model import SPLITS
 from compiler.split import Assignment
+from compiler.uptodate import drop_cache
 
 _BLOCK = 1 << 22  # bytes of lines routed at a time
 _FILE_NAME = re.compile(r"[a-z0-9][a-z0-9_]*")  # a task name, as tasks/<task>.jsonl

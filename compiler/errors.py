@@ -103,6 +103,12 @@ class Collector:
     def add(self, location: Location, message: str, hint: str = "") -> None:
         self.extend_all([Diagnostic(location, message, hint)])
 
+    def duplicate(self, location: Location, what: str, first: Location, hint: str) -> None:
+        """The second definition of one name: where the first is, as a line of the same file
+        or the place in another."""
+        at = f"line {first.line}" if first.file == location.file else str(first)
+        self.add(location, f"duplicate {what} (first defined at {at})", hint)
+
     def extend(self, error: CompileError) -> None:
         self.extend_all(error.diagnostics, error.more)
 

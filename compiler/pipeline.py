@@ -10,19 +10,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compiler.bindings import Bindings
 from compiler.check import Checker
 from compiler.emit import Writer, check_output_dir
 from compiler.errors import Collector, CompileError, Diagnostic, Location, fail
-from compiler.expand import Bindings, Plan, expand
-from compiler.files import Refused, yaml_files
-from compiler.inputs import CONTEXTS, DATASET
+from compiler.expand import expand
+from compiler.files import Refused, shown, yaml_files
 from compiler.load import load_data, load_yaml
 from compiler.model import Config, Project, Record
 from compiler.parallel import ordered_map, usable_cpus
+from compiler.plan import Plan
 from compiler.resolve import data_file_refs, resolve
 from compiler.split import Assignment, split
 from compiler.stats import metadata_document
 from compiler.stream import RUN_RECORDS, Chunk, RecordIds, Stream
+from compiler.uptodate import CONTEXTS, DATASET
 from compiler.validate import validate
 
 
@@ -32,10 +34,16 @@ def load_project(root: Path, seed: int | None = None, out_dir: Path | None = Non
     No input may live in the output folder (root/build, and out_dir when given): each build
     rewrites it, so a build reading it would never be the same twice.
     """
+    if not os.path.isdir(root):
+        raise fail(
+            Location(shown(str(root))),
+            "no such project folder",
+            "give -C the folder that holds specs/dataset.yaml",
+        )
     if not os.path.lexists(root / DATASET):
         raise fail(
             Location(DATASET),
-            f"no {DATASET} in {root.name or root}",
+            f"no {DATASET} in {shown(str(root))}",
             "run dsc in a project folder, or create one with specs/dataset.yaml",
         )
     outputs = tuple(

@@ -1,39 +1,27 @@
-"""Turn validated spec documents into one Project: brands, contexts, collections and rules."""
+"""Turn validated spec documents into one Project: the catalogue bound into each rule."""
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
-from compiler.errors import Collector, CompileError, Location
-from compiler.model import (
-    CORE_METADATA,
-    DEFAULT_LIMITS,
-    DEFAULT_MAX_MEMORY_MIB,
-    DEFAULT_MAX_OUTPUT_BYTES,
-    DEFAULT_MAX_RECORD_CHARS,
-    DEFAULT_MAX_RECORD_CPU_SECONDS,
-    DEFAULT_MAX_RECORDS,
-    FIELDS,
-    SPLITS,
-    Brand,
-    Config,
-    Item,
-    Limits,
-    Project,
-    Rule,
-    Source,
-    SplitConfig,
-    Template,
+from compiler.catalogue import (
+    BUILT_IN,
+    brands_of,
+    check_file_name,
+    check_unique,
+    collections_of,
+    contexts_of,
+    items_of,
 )
+from compiler.configure import check_split_keys, configuration, limits_of
+from compiler.errors import Collector, CompileError, Location
+from compiler.model import CORE_METADATA, Item, Limits, Project, Rule, Source, Template
 from compiler.rows import DataFile
 from compiler.text import check_tree, field_name
 from compiler.validate import suggest
 from compiler.yamldoc import Document
 
-BUILT_IN = ("brands", "contexts")  # collections every project has, empty without files
 RESERVED_NAMES = (
     "brands",
     "contexts",
@@ -49,22 +37,6 @@ RESERVED_NAMES = (
     "varargs",
     "kwargs",
 )
-
-
-def items_of(value: Any) -> tuple[Item, ...] | None:
-    """The members of a list or mapping; None for anything else.
-
-    List members are keyed by their `id` when they are mappings that have one, else by
-    position; mapping entries by their key, in sorted order.
-    """
-    if isinstance(value, list):
-        return tuple(
-            Item(str(v["id"]) if isinstance(v, dict) and "id" in v else str(i), v)
-            for i, v in enumerate(value)
-        )
-    if isinstance(value, dict):
-        return tuple(Item(k, value[k]) for k in sorted(value))
-    return None
 
 
 def data_file_refs(task_docs: list[Document]) -> list[tuple[str, Location]]:
@@ -85,153 +57,6 @@ def template(doc: Document, path: tuple) -> Template:
     for part in path:
         value = value[part]
     return Template(value, doc.at(path), pos.body_line, pos.body_column)
-
-
-def _config(doc: Document, errors: Collector) -> Config:
-    data = doc.data
-    split = data.get("split", {})
-    ratios_data = split.get("ratios", {"train": 0.8, "val": 0.1, "test": 0.1})
-    ratios = tuple((name, Fraction(repr(ratios_data[name]))) for name in SPLITS)
-    if sum(r for _, r in ratios) != 1:
-        total = " + ".join(repr(ratios_data[name]) for name in SPLITS)
-        errors.add(
-            doc.at(("split", "ratios")),
-            f"split ratios must sum to 1, not {total}",
-            "for example train: 0.8, val: 0.1, test: 0.1",
-        )
-    limits = data.get("limits", {})
-    return Config(
-        name=data["name"],
-        description=data.get("description", ""),
-        seed=data["seed"],
-        split=SplitConfig(
-            method=split.get("method", "stratified"),
-            ratios=ratios,
-            group_by=split.get("group_by", "output"),
-            stratify_by=tuple(split.get("stratify_by", ["task"])),
-        ),
-        limits=_limits(DEFAULT_LIMITS, limits, doc, ("limits",), errors),
-        max_records=limits.get("max_records", DEFAULT_MAX_RECORDS),
-        max_record_chars=limits.get("max_record_chars", DEFAULT_MAX_RECORD_CHARS),
-        max_output_bytes=limits.get("max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES),
-        # The key when it is written, else the limits mapping, else the top of the file.
-        output_budget_at=doc.at(("limits", "max_output_bytes")),
-        max_record_cpu_seconds=limits.get("max_record_cpu_seconds", DEFAULT_MAX_RECORD_CPU_SECONDS),
-        max_memory_mib=limits.get("max_memory_mib", DEFAULT_MAX_MEMORY_MIB),
-    )
-
-
-def _limits(base: Any, data: dict, doc: Document, path: tuple, errors: Collector) -> Limits:
-    values = {}
-    for name in FIELDS:
-        low, high = base[name] if isinstance(base, dict) else base.of(name)
-        given = data.get(name, {})
-        low, high = given.get("min", low), given.get("max", high)
-        if low > high and given:
-            # Reported where min or max is written, not again in every file that inherits it.
-            errors.add(
-                doc.at((*path, name)),
-                f"limits.{name}: min {low} is greater than max {high}",
-                "raise max or lower min",
-            )
-        values[name] = (low, high)
-    return Limits(**values)
-
-
-def _collections(doc: Document, errors: Collector) -> dict[str, tuple[Item, ...]]:
-    collections = {}
-    for name, value in doc.data.get("collections", {}).items():
-        items = items_of(value)
-        _check_unique(
-            items,
-            lambda i, n=name: doc.at(("collections", n, i, "id")),
-            f" in collections.{name}",
-            errors,
-        )
-        collections[name] = items
-    return collections
-
-
-def _check_unique(
-    items: tuple[Item, ...] | None, where: Callable[[int], Location], scope: str, errors: Collector
-) -> None:
-    """Two items with one key would make two records with one id: report the second."""
-    first: dict[str, Location] = {}
-    for index, item in enumerate(items or ()):
-        location = where(index)
-        if item.key in first:
-            earlier = first[item.key]
-            at = (
-                f"line {earlier.line}"
-                if earlier.file == location.file
-                else f"{earlier.file}:{earlier.line}"
-            )
-            errors.add(
-                location,
-                f"duplicate id {item.key!r}{scope} (first used at {at})",
-                "ids name records: give every item its own id",
-            )
-        else:
-            first[item.key] = location
-
-
-def _stem(doc: Document) -> str:
-    return posixpath.splitext(posixpath.basename(doc.path))[0]
-
-
-def _check_file_name(doc: Document, key: str, what: str, errors: Collector) -> None:
-    """A brand or task file is named after its id, so that ids and files cannot disagree."""
-    name = doc.data[key]
-    if name != _stem(doc):
-        folder = posixpath.dirname(doc.path)
-        errors.add(
-            doc.at((key,)),
-            f"{what} {name!r} does not match its file name",
-            f"rename the file to {folder}/{name}.yaml or set {key}: {_stem(doc)}",
-        )
-
-
-def _brands(docs: list[Document], errors: Collector) -> dict[str, Brand]:
-    brands: dict[str, Brand] = {}
-    for doc in docs:
-        data = doc.data
-        brand_id = data["id"]
-        _check_file_name(doc, "id", "brand id", errors)
-        if brand_id in brands:
-            first = brands[brand_id].location
-            errors.add(
-                doc.at(("id",)),
-                f"duplicate brand id {brand_id!r} (first defined at {first})",
-                "brands/<id>.yaml and brands/<id>.yml name the same brand: keep one",
-            )
-            continue
-        brands[brand_id] = Brand(
-            brand_id,
-            doc.at(("id",)),
-            data,
-            tuple(data.get("do_not_use", [])),
-            tuple(data.get("must_include", [])),
-        )
-    return brands
-
-
-def _contexts(doc: Document | None, errors: Collector) -> tuple[Item, ...]:
-    if doc is None:
-        return ()
-    seen: dict[str, Location] = {}
-    items = []
-    for i, ctx in enumerate(doc.data["contexts"]):
-        where = doc.at(("contexts", i, "id"))
-        if ctx["id"] in seen:
-            errors.add(
-                where,
-                f"duplicate context id {ctx['id']!r} (first defined at {seen[ctx['id']]})",
-                "give each context its own id",
-            )
-            continue
-        seen[ctx["id"]] = where
-        items.append(Item(ctx["id"], ctx))
-    return tuple(sorted(items, key=lambda item: item.key))
 
 
 class _Scope:
@@ -258,28 +83,29 @@ def resolve(
     """Check cross-references between the spec files and build the Project."""
     check_texts([dataset, *([contexts] if contexts else []), *brand_docs, *task_docs], data_files)
     errors = Collector()
-    config = _config(dataset, errors)
-    brands = _brands(brand_docs, errors)
-    context_items = _contexts(contexts, errors)
+    config = configuration(dataset, errors)
+    brands = brands_of(brand_docs, errors)
+    context_items = contexts_of(contexts, errors)
     brand_items = tuple(Item(b, brands[b].data) for b in sorted(brands))
-    global_collections = _collections(dataset, errors)
+    global_collections = collections_of(dataset, errors)
     rules: list[Rule] = []
     extra_keys: set[str] = set()
     tasks_seen: dict[str, Location] = {}
     for doc in task_docs:
         task = doc.data["task"]
-        _check_file_name(doc, "task", "task name", errors)
+        check_file_name(doc, "task", "task name", errors)
         if task in tasks_seen:
-            errors.add(
+            errors.duplicate(
                 doc.at(("task",)),
-                f"duplicate task {task!r} (first defined at {tasks_seen[task]})",
+                f"task {task!r}",
+                tasks_seen[task],
                 "specs/tasks/<task>.yaml and .yml name the same task: keep one",
             )
             continue
         tasks_seen[task] = doc.at(("task",))
-        local = _collections(doc, errors)
+        local = collections_of(doc, errors)
         scope = _Scope(brand_items, context_items, {**global_collections, **local}, data_files)
-        limits = _limits(config.limits, doc.data.get("limits", {}), doc, ("limits",), errors)
+        limits = limits_of(config.limits, doc.data.get("limits", {}), doc, ("limits",), errors)
         defaults = doc.data.get("defaults", {})
         _check_metadata_keys(doc, ("defaults",), defaults, errors)
         extra_keys.update(defaults)
@@ -287,10 +113,10 @@ def resolve(
         for r, rule_data in enumerate(doc.data["rules"]):
             where = doc.at(("rules", r, "id"))
             if rule_data["id"] in ids:
-                errors.add(
+                errors.duplicate(
                     where,
-                    f"duplicate rule id {rule_data['id']!r} in task {task!r} "
-                    f"(first defined at {ids[rule_data['id']]})",
+                    f"rule id {rule_data['id']!r} in task {task!r}",
+                    ids[rule_data["id"]],
                     "rule ids name records: give each rule its own id",
                 )
                 continue
@@ -305,7 +131,7 @@ def resolve(
                 continue
             rules.append(rule)
     metadata_keys = CORE_METADATA + tuple(sorted(extra_keys - set(CORE_METADATA)))
-    _check_split_keys(dataset, config, metadata_keys, errors)
+    check_split_keys(dataset, config, metadata_keys, errors)
     errors.raise_if_any()
     inputs = [
         (d.path, d.sha256)
@@ -349,26 +175,6 @@ def _check_metadata_keys(doc: Document, path: tuple, mapping: dict, errors: Coll
                 doc.at((*path, key), key=True),
                 f"metadata key {key!r} is set by the compiler",
                 "remove it; use another name for your own field",
-            )
-
-
-def _check_split_keys(
-    doc: Document, config: Config, keys: tuple[str, ...], errors: Collector
-) -> None:
-    for i, key in enumerate(config.split.stratify_by):
-        if key not in keys:
-            errors.add(
-                doc.at(("split", "stratify_by", i)),
-                f"unknown metadata key {key!r} in stratify_by",
-                suggest(key, keys),
-            )
-    if config.split.group_by.startswith("metadata."):
-        key = config.split.group_by.split(".", 1)[1]
-        if key not in keys:
-            errors.add(
-                doc.at(("split", "group_by")),
-                f"unknown metadata key {key!r} in group_by",
-                suggest(key, keys),
             )
 
 
@@ -480,11 +286,11 @@ def _sources(
                 for row in data_file.rows
             )
             rows = data_file.rows
-            _check_unique(items, lambda i, f=path, r=rows: Location(f, r[i].line, 1), "", errors)
+            check_unique(items, lambda i, f=path, r=rows: Location(f, r[i].line, 1), "", errors)
             resolved[name] = Source(name, "items", where, items, origin=path)
         else:
             items = items_of(value)
-            _check_unique(
+            check_unique(
                 items,
                 lambda i, n=name: doc.at((*base, "each", n, i, "id")),
                 f" in each.{name}",

@@ -13,13 +13,15 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from compiler.bindings import Bindings
 from compiler.budget import record_budgets
 from compiler.check import Inspector, fingerprints
 from compiler.encode import encode
 from compiler.errors import Collector, CompileError, Diagnostic
-from compiler.expand import Bindings, Plan, maker
+from compiler.expand import maker
 from compiler.hashing import format_id
 from compiler.model import FIELDS, Project, Record
+from compiler.plan import Plan
 from compiler.stats import FACETS
 
 

@@ -16,15 +16,19 @@ RANK = {
     "hashing": 0,
     "text": 0,
     "files": 0,
-    "inputs": 1,  # reads the spec seed with load's guarded loader
+    "uptodate": 1,  # reads the spec seed with load's guarded loader
     "yamlerrors": 1,
     "yamldoc": 1,
     "rows": 1,
     "load": 1,
     "validate": 2,
+    "configure": 3,
+    "catalogue": 3,
     "resolve": 3,
     "sandbox": 4,
     "render": 4,
+    "plan": 5,
+    "bindings": 5,
     "expand": 5,
     "check": 6,
     "split": 7,
@@ -36,7 +40,7 @@ RANK = {
     "budget": 0,  # EDGE: CPU timer (signals) and memory cap (rlimit) around rendering
     "bounds": 4,
     "pipeline": 10,
-    "builds": 10,
+    "readback": 10,
     "diff": 11,
     "explain": 8,  # pure: describes a record of a compiled project
     "report": 12,
@@ -49,10 +53,14 @@ PURE = (
     "yamldoc",
     "rows",
     "validate",
+    "configure",
+    "catalogue",
     "resolve",
     "sandbox",
     "bounds",
     "render",
+    "plan",
+    "bindings",
     "expand",
     "check",
     "split",
@@ -110,7 +118,7 @@ def test_core_modules_do_no_io(name: str) -> None:
 
 
 # Modules that touch the file system, processes, signals or the terminal.
-EDGE = {"files", "inputs", "load", "emit", "parallel", "builds", "pipeline", "cli", "__main__"}
+EDGE = {"files", "uptodate", "load", "emit", "parallel", "readback", "pipeline", "cli", "__main__"}
 # budget arms the per-record CPU timer and memory cap: process limits around rendering, which
 # the core must reach (render and expand run inside them); it opens no file.
 ALLOWED_EDGE = {"budget"}

@@ -19,7 +19,8 @@ from tests.helpers import (
     snapshot,
 )
 
-CHECK_HINT = "  hint: run `make dataset` (dsc build) and commit build/\n"
+# The coding case has no Makefile: the hint names dsc itself, with the -C the check was given.
+CHECK_HINT = "  hint: run `dsc build -C {project}` and commit build/\n"
 
 
 def _check_problem(*lines: str) -> str:
@@ -92,9 +93,25 @@ def test_check_fails_with_a_summary_and_writes_nothing(
 
     result = cli("check", "-C", built)
 
-    assert (result.exit_code, result.stdout, result.stderr) == (1, "", expected)
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1,
+        "",
+        expected.format(project=built),
+    )
     assert snapshot(built) == before
     assert list(scratch.iterdir()) == []
+
+
+def test_check_hint_names_the_makefile_target_when_the_project_has_one(
+    built: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delete_val(built)
+    monkeypatch.chdir(built)
+    assert cli("check").stderr.endswith("  hint: run `dsc build` and commit build/\n")
+    (built / "Makefile").write_text("dataset:\n\tdsc build\n", encoding="utf-8")
+    assert cli("check").stderr.endswith(
+        "  hint: run `make dataset` (dsc build) and commit build/\n"
+    )
 
 
 def test_check_reports_a_spec_error_like_build(built: Path, cli) -> None:

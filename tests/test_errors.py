@@ -67,7 +67,8 @@ def test_bad_input_gives_its_exact_message(
     monkeypatch.setattr(cli, "internal_error", bug)
     project = prepare_error_case(name, tmp_path, crlf)
     before = _snapshot(tmp_path)
-    result = CliRunner().invoke(main, ["build", "-C", str(project)])
+    monkeypatch.chdir(tmp_path)  # `-C NAME`, as people type it: messages show it as given
+    result = CliRunner().invoke(main, ["build", "-C", project.name])
     expected_file = CORPUS / name / EXPECTED
     if update_golden and not crlf:
         expected_file.write_text(result.stderr, encoding="utf-8")

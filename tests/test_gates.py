@@ -272,7 +272,7 @@ def test_over_budget_keeps_the_previous_build_and_points_at_the_file(
     project = _write_minimal(tmp_path)
     build(project)
     before = read_tree(project / "build")
-    monkeypatch.setattr("compiler.resolve.DEFAULT_MAX_OUTPUT_BYTES", 500)
+    monkeypatch.setattr("compiler.configure.DEFAULT_MAX_OUTPUT_BYTES", 500)
     with pytest.raises(CompileError) as caught:
         build(project)
     [diagnostic] = caught.value.diagnostics
@@ -364,7 +364,7 @@ def _bug(*args: object, **kwargs: object) -> None:
         (["build", "--force"], "compiler.pipeline.build"),
         (["check"], "compiler.pipeline.build"),
         (["explain", "caption.basic.0"], "compiler.pipeline.load_project"),
-        (["diff", "build", "build"], "compiler.builds.read_folder"),
+        (["diff", "build", "build"], "compiler.readback.read_folder"),
     ],
 )
 def test_a_bug_is_an_internal_error_without_traceback(

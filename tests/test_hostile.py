@@ -201,7 +201,7 @@ def test_a_deep_dataset_spec_is_refused_by_the_up_to_date_check_too(built: Path)
     done = dsc("build", "-C", built)
 
     assert done.returncode == 1
-    assert done.stdout == "rebuilding: specs/dataset.yaml changed\n"
+    assert done.stdout == ""  # "rebuilding: …" only once a build succeeded
     assert done.stderr == (
         "specs/dataset.yaml:5:70: error: lists and mappings are nested more than 64 levels deep\n"
         "  hint: flatten the data\n"
@@ -221,7 +221,7 @@ def test_check_does_not_follow_a_committed_link(built: Path) -> None:
         "build/ does not match the specs:\n"
         "  build/train.jsonl is not a regular file\n"
         "  build/val.jsonl is not a regular file\n"
-        "  hint: run `make dataset` (dsc build) and commit build/\n"
+        f"  hint: run `dsc build -C {built}` and commit build/\n"
     )
 
 

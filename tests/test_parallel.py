@@ -98,8 +98,9 @@ def test_bad_input_gives_the_same_errors_with_workers(
     """The error corpus through forked workers, one record per run: the same diagnostics."""
     project = prepare_error_case(name, tmp_path, crlf=False)
     expected = (ROOT / "tests/errors" / name / "expected.txt").read_text(encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # the project as `-C NAME` names it (test_errors does the same)
     with pytest.raises(CompileError) as raised:
-        pipeline.build(project, jobs=2, run_size=1)
+        pipeline.build(Path(project.name), jobs=2, run_size=1)
     count = len(raised.value.diagnostics)
     assert raised.value.render() + "\n" + (f"{count} errors\n" if count > 1 else "") == expected
 

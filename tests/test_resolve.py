@@ -195,11 +195,11 @@ def test_bindings_that_read_each_other_are_a_cycle() -> None:
 def test_duplicates_of_rule_ids_and_item_ids() -> None:
     assert errors_of({"a": task("a", rule("m"), rule("m", "x: [2]"))}) == (
         "specs/tasks/a.yaml:9:9: error: duplicate rule id 'm' in task 'a' "
-        "(first defined at specs/tasks/a.yaml:4:9)\n"
+        "(first defined at line 4)\n"
         "  hint: rule ids name records: give each rule its own id"
     )
     assert errors_of({"a": task("a", rule("m", "x: [{id: q, v: 1}, {id: q, v: 2}]"))}) == (
-        "specs/tasks/a.yaml:6:31: error: duplicate id 'q' in each.x (first used at line 6)\n"
+        "specs/tasks/a.yaml:6:31: error: duplicate id 'q' in each.x (first defined at line 6)\n"
         "  hint: ids name records: give every item its own id"
     )
 
