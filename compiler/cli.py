@@ -273,13 +273,14 @@ def check(project: Path, out: Path | None, quiet: bool) -> None:
     """Fail when build/ is not exactly what the specs compile to. Writes nothing."""
     from compiler.emit import check_output_dir
     from compiler.pipeline import build as run_build
+    from compiler.readback import compare_trees
 
     out_dir = _out_dir(project, out)
     check_output_dir(project, out_dir)
     with tempfile.TemporaryDirectory(prefix="dsc-check-") as scratch:
         fresh = Path(scratch) / "build"
         run_build(project, fresh)
-        problems = _compare_trees(out_dir, fresh)
+        problems = compare_trees(out_dir, fresh)
     name = _out_name(out_dir, out)
     if problems:
         click.echo(f"{name} does not match the specs:", err=True)
@@ -291,32 +292,6 @@ def check(project: Path, out: Path | None, quiet: bool) -> None:
         sys.exit(1)
     if not quiet:
         click.echo(f"{name} matches the specs")
-
-
-def _compare_trees(actual: Path, expected: Path) -> list[str]:
-    """What differs between a committed build and a fresh one; the committed files are read
-    through the gate (no links, no pipes or devices: a pull request may commit anything)."""
-    from compiler import files
-
-    have = files.tree(actual) if actual.is_dir() else {}
-    want = files.tree(expected)
-    problems = []
-    for path in sorted(set(have) | set(want)):
-        name = f"{actual.name}/{files.shown(path)}"
-        if path not in have:
-            problems.append(f"{name} is missing")
-        elif path not in want:
-            problems.append(f"{name} is not a build output")
-        elif not have[path]:
-            problems.append(f"{name} is not a regular file")
-        else:
-            try:
-                same = files.sha256(actual, path, links=False) == files.sha256(expected, path)
-            except files.Refused:
-                same = False
-            if not same:
-                problems.append(f"{name} differs (stale or edited by hand)")
-    return problems
 
 
 @main.command()
@@ -385,40 +360,10 @@ def diff(
 def explain(record_id: str, project: Path, seed: int | None, as_json: bool) -> None:
     """Where a record came from, the checks it passed, and why it is in its split."""
     from compiler.pipeline import explain_record, load_project
+    from compiler.report import explain_text
 
     result = explain_record(load_project(project, seed), record_id)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        click.echo(_explain_text(result))
-
-
-def _explain_text(result: dict[str, Any]) -> str:
-    rule = result["rule"]
-    lines = [
-        f"record {result['id']}",
-        f"  rule      {rule['task']}/{rule['id']} ({rule['defined_at']})",
-    ]
-    for name, key in result["bindings"].items():
-        lines.append(f"  each      {name} = {key}")
-    for name, pick in result["picks"].items():
-        lines.append(
-            f"  pick      {name}: alternative {pick['alternative']} ({pick['defined_at']})"
-        )
-    if "dropped" in result:
-        lines.append(f"  dropped   {result['dropped']}")
-    else:
-        lines += [f"  check     {c}" for c in result["checks"]]
-        placement = result["split"]
-        stratum = ", ".join(f"{k}={v}" for k, v in placement["stratum"].items())
-        lines.append(
-            f"  group     {placement['group_by']} {placement['group_key'][:16]} "
-            f"({placement['group_size']} record(s)), stratum {stratum or '-'}"
-        )
-        lines.append(f"  split     {placement['split']}: {placement['why']}")
-    record = result["record"]
-    for name in ("instruction", "input", "output"):
-        text = record[name].replace("\n", "\n            ")
-        lines.append(f"  {name:<9} {text}")
-    # Record texts and keys are project text: nothing in them may act on the terminal.
-    return "\n".join(showable(line.rstrip(), "\t") for line in "\n".join(lines).split("\n"))
+        click.echo(explain_text(result))

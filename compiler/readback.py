@@ -115,6 +115,30 @@ def read_revision(project: Path, out_dir: Path, rev: str) -> Build:
     return parse_build(texts, f"{rev}:{relative.as_posix()}")
 
 
+def compare_trees(actual: Path, expected: Path) -> list[str]:
+    """What differs between a committed build and a fresh one; the committed files are read
+    through the gate (no links, no pipes or devices: a pull request may commit anything)."""
+    have = files.tree(actual) if actual.is_dir() else {}
+    want = files.tree(expected)
+    problems = []
+    for path in sorted(set(have) | set(want)):
+        name = f"{actual.name}/{files.shown(path)}"
+        if path not in have:
+            problems.append(f"{name} is missing")
+        elif path not in want:
+            problems.append(f"{name} is not a build output")
+        elif not have[path]:
+            problems.append(f"{name} is not a regular file")
+        else:
+            try:
+                same = files.sha256(actual, path, links=False) == files.sha256(expected, path)
+            except files.Refused:
+                same = False
+            if not same:
+                problems.append(f"{name} differs (stale or edited by hand)")
+    return problems
+
+
 def _git(cwd: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", *args], cwd=cwd, capture_output=True, check=True, encoding="utf-8"

@@ -157,3 +157,34 @@ def diff_markdown(result: Diff) -> str:
         body = [f"- {_code(i)}: {o} → {n}" for i, o, n in result.moved[:SHOWN]]
         lines += _details("Moved between splits", len(result.moved), body)
     return "\n".join(lines).rstrip("\n")
+
+
+def explain_text(result: dict[str, Any]) -> str:
+    rule = result["rule"]
+    lines = [
+        f"record {result['id']}",
+        f"  rule      {rule['task']}/{rule['id']} ({rule['defined_at']})",
+    ]
+    for name, key in result["bindings"].items():
+        lines.append(f"  each      {name} = {key}")
+    for name, pick in result["picks"].items():
+        lines.append(
+            f"  pick      {name}: alternative {pick['alternative']} ({pick['defined_at']})"
+        )
+    if "dropped" in result:
+        lines.append(f"  dropped   {result['dropped']}")
+    else:
+        lines += [f"  check     {c}" for c in result["checks"]]
+        placement = result["split"]
+        stratum = ", ".join(f"{k}={v}" for k, v in placement["stratum"].items())
+        lines.append(
+            f"  group     {placement['group_by']} {placement['group_key'][:16]} "
+            f"({placement['group_size']} record(s)), stratum {stratum or '-'}"
+        )
+        lines.append(f"  split     {placement['split']}: {placement['why']}")
+    record = result["record"]
+    for name in ("instruction", "input", "output"):
+        text = record[name].replace("\n", "\n            ")
+        lines.append(f"  {name:<9} {text}")
+    # Record texts and keys are project text: nothing in them may act on the terminal.
+    return "\n".join(showable(line.rstrip(), "\t") for line in "\n".join(lines).split("\n"))
