@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,10 @@ def test_no_module_reads_the_clock_or_random() -> None:
     for name in MODULES:
         roots = {m.split(".")[0] for m in _imports(_tree(name))}
         assert not roots & {"random", "time", "datetime", "uuid"}, name
+
+
+def test_architecture_doc_names_every_module() -> None:
+    """docs/architecture.md has a paragraph for each module, so the map cannot drift."""
+    doc = (PACKAGE.parent / "docs/architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"\*\*`(\w+)\.py`\*\*", doc))
+    assert named == set(MODULES) - {"__init__", "__main__"}
