@@ -40,16 +40,22 @@ def _folded(text: str) -> str:
 
 
 def fingerprints(record: Record) -> tuple[bytes, bytes, bytes]:
-    """Digests of the record's normalised texts: the whole record, its prompt (instruction and
-    input), its output.
+    """Digests of the record's normalised texts: the whole record, its prompt (system,
+    instruction and input), its output (with the rejected answer and the label).
 
     Two records are duplicates when their record digests are equal: the same normalised
     instruction, input and output. Record texts are in NFC already (expand makes them so), so
     normalising them only collapses whitespace.
     """
-    return record_digests(
-        collapse(record.instruction), collapse(record.input), collapse(record.output)
-    )
+    instruction, output = collapse(record.instruction), collapse(record.output)
+    # What the formats add counts too, only when present: records without it hash as before.
+    if record.system:
+        instruction = f"{collapse(record.system)}\x1d{instruction}"
+    if record.rejected:
+        output = f"{output}\x1drejected\x1d{collapse(record.rejected)}"
+    if record.label is not None:
+        output = f"{output}\x1dlabel\x1d{record.label}"
+    return record_digests(instruction, collapse(record.input), output)
 
 
 class Inspector:
@@ -77,10 +83,24 @@ class Inspector:
                 "every record needs an answer; check the output template and its data",
             )
             return "empty_output"
+        if record.rejected and collapse(record.rejected) == collapse(output):
+            errors.add(
+                rule.rejected.location,
+                f"record {record.id}: rejected is the same answer as the output",
+                "a preference pair needs two different answers: check rejected and its data",
+            )
+            return "rejected_equals_output"
         brand = self._brand(record, errors)
-        if brand is not None:
+        # The brand's rules hold for the answers a model should learn; a rejected answer or
+        # an undesirable one (label false) is expected to break them.
+        if brand is not None and record.label is not False:
             self._guardrails(record, brand, errors)
         limits = rule.limits
+        if record.rejected:
+            low, high = limits.output
+            if not low <= len(record.rejected) <= high:
+                short = len(record.rejected) < low
+                return "rejected_too_short" if short else "rejected_too_long"
         sizes = len(record.instruction), len(record.input), len(output)
         bounds = limits.instruction, limits.input, limits.output
         (low_i, high_i), (low_n, high_n), (low_o, high_o) = bounds

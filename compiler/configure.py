@@ -54,6 +54,9 @@ def configuration(doc: Document, errors: Collector) -> Config:
         output_budget_at=doc.at(("limits", "max_output_bytes")),
         max_record_cpu_seconds=limits.get("max_record_cpu_seconds", DEFAULT_MAX_RECORD_CPU_SECONDS),
         max_memory_mib=limits.get("max_memory_mib", DEFAULT_MAX_MEMORY_MIB),
+        formats=tuple(data.get("formats", ["alpaca"])),
+        chat_template=data.get("chat_template", "chatml"),
+        card=data.get("card", {}),
     )
 
 

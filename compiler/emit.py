@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from compiler.encode import dump_json
 from compiler.errors import Location, fail
+from compiler.formats import ALPACA, folder
 from compiler.hashing import SEAL_KEY, seal
 from compiler.model import SPLITS
 from compiler.split import Assignment
@@ -77,11 +78,14 @@ class Writer:
     so that a second Ctrl-C cannot cut them short.
     """
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, formats: tuple[str, ...] = (ALPACA,)) -> None:
         self.out_dir = out_dir
         self.staging = out_dir.with_name(out_dir.name + ".staging")
+        self.formats = formats
         self.notes: list[str] = []
-        self.tasks: dict[str, _HashedFile] = {}
+        # Per format, each task's rows in id order: Alpaca's are the build's tasks/ files;
+        # the other formats' are scratch files in the staging folder, removed before the swap.
+        self.tasks: dict[tuple[str, str], _HashedFile] = {}
         self.task_order: list[str] = []
         self.outputs: dict[str, str] = {}
         self.split_files: list[_HashedFile] = []
@@ -115,57 +119,83 @@ class Writer:
         if kind is not None:
             self.abort()
 
-    def add(self, task: str, lines: list[bytes]) -> None:
-        """Append JSON lines (in id order) to tasks/<task>.jsonl."""
-        handle = self.tasks.get(task)
-        if handle is None:
+    def add(self, task: str, lines: list[list[bytes]]) -> None:
+        """Append each format's rows (in id order) to its file of the task."""
+        if task not in self.task_order:
             if not _FILE_NAME.fullmatch(task):
                 # The schema allows only identifiers as task names; a name that reaches this
                 # point otherwise is a bug in dsc, and must not become a path.
                 raise ValueError(f"task name {task!r} cannot name a file")
-            handle = self.tasks[task] = _HashedFile(self.staging / "tasks" / f"{task}.jsonl")
             self.task_order.append(task)
-        handle.write_bytes(b"".join(lines))
+            for name in self.formats:
+                path = self._task_file(name, task)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.tasks[name, task] = _HashedFile(path)
+        for name, rows in zip(self.formats, lines, strict=True):
+            self.tasks[name, task].write_bytes(b"".join(rows))
 
-    def route(self, assignment: Assignment) -> dict[str, str]:
-        """Write train/val/test by reading the per-task files back in id order.
+    def _task_file(self, name: str, task: str) -> Path:
+        if name == ALPACA:
+            return self.staging / "tasks" / f"{task}.jsonl"
+        return self.staging / _SCRATCH / name / f"{task}.jsonl"
 
-        Threads write and hash the three files while this one reads and sorts the lines
-        (both release the interpreter lock), and the task files are synced meanwhile.
+    def route(self, assignment: Assignment, rows: list[bytearray]) -> dict[str, str]:
+        """Write every format's train/val/test by reading its task files back in id order.
+
+        rows holds, per format, how many rows each kept record has in it (0, 1 or 2): a
+        record's rows go to the record's split in every format. Threads write and hash the
+        three files while this one reads and sorts the lines (both release the interpreter
+        lock), and the task files are synced meanwhile.
         """
         for handle in self.tasks.values():
             handle.handle.flush()
-        split_files = [_HashedFile(self.staging / f"{name}.jsonl") for name in SPLITS]
-        self.split_files = split_files
-        # One mask per split: the records' split numbers translated to 1 (this split) or 0.
-        numbers = bytes(range(len(SPLITS)))
-        masks = [bytes.maketrans(numbers, bytes(int(k == i) for i in numbers)) for k in numbers]
         with ThreadPoolExecutor(len(SPLITS) + 1) as pool:
-            synced = {task: pool.submit(self.tasks[task].close) for task in self.task_order}
-            writing: list[Future[None] | None] = [None] * len(SPLITS)
-            index = 0
-            for task in sorted(self.task_order):
-                path = self.staging / "tasks" / f"{task}.jsonl"
-                with open(path, "rb", buffering=1 << 20) as f:
-                    while lines := f.readlines(_BLOCK):
-                        drop_cache(f.fileno(), os.lseek(f.fileno(), 0, os.SEEK_CUR))
-                        where = assignment.splits[index : index + len(lines)]
-                        index += len(lines)
-                        for k, (handle, mask) in enumerate(zip(split_files, masks, strict=True)):
-                            block = b"".join(itertools.compress(lines, where.translate(mask)))
-                            previous = writing[k]
-                            if previous is not None:
-                                previous.result()  # in order, and one block at a time
-                            writing[k] = pool.submit(handle.write_bytes, block)
-            for future in writing:
-                if future is not None:
-                    future.result()
-            closed = [pool.submit(handle.close) for handle in split_files]
+            synced = {
+                task: pool.submit(self.tasks[ALPACA, task].close)
+                for task in self.task_order
+                if (ALPACA, task) in self.tasks
+            }
+            for name, counts in zip(self.formats, rows, strict=True):
+                self._route(pool, name, _row_splits(assignment.splits, counts))
             for task, future in synced.items():
                 self.outputs[f"tasks/{task}.jsonl"] = future.result()
-            for name, future in zip(SPLITS, closed, strict=True):
-                self.outputs[f"{name}.jsonl"] = future.result()
+        if self.formats != (ALPACA,):
+            for (name, _), handle in self.tasks.items():
+                if name != ALPACA:
+                    handle.handle.close()  # scratch: read back, never synced
+            _remove(self.staging / _SCRATCH)
         return dict(sorted(self.outputs.items()))
+
+    def _route(self, pool: ThreadPoolExecutor, name: str, splits: bytes) -> None:
+        """One format's split files, from its task files and each row's split."""
+        prefix = folder(name)
+        (self.staging / prefix).mkdir(exist_ok=True)
+        split_files = [_HashedFile(self.staging / f"{prefix}{split}.jsonl") for split in SPLITS]
+        self.split_files += split_files
+        # One mask per split: the rows' split numbers translated to 1 (this split) or 0.
+        numbers = bytes(range(len(SPLITS)))
+        masks = [bytes.maketrans(numbers, bytes(int(k == i) for i in numbers)) for k in numbers]
+        writing: list[Future[None] | None] = [None] * len(SPLITS)
+        index = 0
+        for task in sorted(self.task_order):
+            path = self._task_file(name, task)
+            with open(path, "rb", buffering=1 << 20) as f:
+                while lines := f.readlines(_BLOCK):
+                    drop_cache(f.fileno(), os.lseek(f.fileno(), 0, os.SEEK_CUR))
+                    where = splits[index : index + len(lines)]
+                    index += len(lines)
+                    for k, (handle, mask) in enumerate(zip(split_files, masks, strict=True)):
+                        block = b"".join(itertools.compress(lines, where.translate(mask)))
+                        previous = writing[k]
+                        if previous is not None:
+                            previous.result()  # in order, and one block at a time
+                        writing[k] = pool.submit(handle.write_bytes, block)
+        for future in writing:
+            if future is not None:
+                future.result()
+        closed = [pool.submit(handle.close) for handle in split_files]
+        for split, future in zip(SPLITS, closed, strict=True):
+            self.outputs[f"{prefix}{split}.jsonl"] = future.result()
 
     def finish(self, metadata: dict[str, Any]) -> None:
         """Write metadata.json, sync, and swap the staging folder in: the build is done."""
@@ -204,7 +234,15 @@ class Writer:
             self._lock = None
 
 
+def _row_splits(splits: bytes, counts: bytearray) -> bytes:
+    """The split of each row, from each record's split and its number of rows."""
+    if counts.count(1) == len(counts):
+        return splits
+    return b"".join(bytes((split,)) * count for split, count in zip(splits, counts, strict=True))
+
+
 _HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_SCRATCH = ".rows"  # the other formats' task files, inside the staging folder
 
 
 @contextlib.contextmanager

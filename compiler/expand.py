@@ -34,6 +34,17 @@ def _gate(text: str, name: str, record_id: str, tpl: Template | None) -> None:
         )
 
 
+def _label(text: str, record_id: str, tpl: Template) -> bool:
+    """A KTO label as rendered: true (desirable) or false (undesirable), nothing else."""
+    if text in ("true", "false"):
+        return text == "true"
+    raise fail(
+        tpl.location,
+        f"label of record {record_id} is {text[:40]!r}, not true or false",
+        "a label renders to true (a desirable answer) or false (an undesirable one)",
+    )
+
+
 def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], Record]:
     """A function that renders the record of the binding at one position of `bindings`.
 
@@ -57,7 +68,7 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
     # keyed(seed, record id, "pick", name), with the parts around the id joined once.
     seed_text = f"{project.config.seed}\x1f"
     picks = tuple((name, f"\x1fpick\x1f{name}", alternatives) for name, alternatives in plan.picks)
-    fields = plan.fields
+    fields = plan.fields + plan.extras  # instruction, input, output, system, rejected, label
     base: dict[str, str | None] = dict.fromkeys(project.metadata_keys)
     base["task"] = task
     base["rule"] = rule_id
@@ -133,6 +144,9 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
             rule,
             tuple(keys.items()),
             tuple(chosen),
+            texts[3],
+            texts[4],
+            _label(texts[5], record_id_, rule.label) if rule.label else None,
         )
 
     return make

@@ -58,6 +58,9 @@ class Config:
     output_budget_at: Location = DATASET_FILE  # where an error about the budget points
     max_record_cpu_seconds: float = DEFAULT_MAX_RECORD_CPU_SECONDS
     max_memory_mib: int = DEFAULT_MAX_MEMORY_MIB
+    formats: tuple[str, ...] = ("alpaca",)  # the output formats, in the order declared
+    chat_template: str = "chatml"  # for the text format
+    card: dict[str, Any] = field(default_factory=dict)  # the card: section, as written
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,9 @@ class Rule:
     output: Template
     metadata: tuple[tuple[str, Template | None], ...]
     limits: Limits
+    system: Template | None = None  # the rule's, else the task's
+    rejected: Template | None = None  # the worse answer: a preference pair
+    label: Template | None = None  # KTO: "true" (desirable) or "false"
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ class Project:
 
 @dataclass(frozen=True)
 class Record:
-    """One Alpaca record, with where it came from."""
+    """One record: its texts, the formats' extra fields, and where it came from."""
 
     id: str
     instruction: str
@@ -143,6 +149,9 @@ class Record:
     rule: Rule = field(compare=False, repr=False)
     bindings: tuple[tuple[str, str], ...] = ()
     picks: tuple[tuple[str, int], ...] = ()
+    system: str = ""
+    rejected: str = ""  # "" when the record is not a preference pair
+    label: bool | None = None  # None when the rule gives no label
 
 
 Build = dict[str, tuple[str, dict[str, Any]]]  # a build read back: record id -> (split, record)

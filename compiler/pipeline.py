@@ -102,7 +102,9 @@ def _raise(errors: list[CompileError]) -> None:
         raise CompileError([d for e in errors for d in e.diagnostics])
 
 
-COPIES = 2  # files each kept record is written to: tasks/<task>.jsonl and its split's file
+# Files each row is written to: its task's file (Alpaca: tasks/<task>.jsonl, other formats: a
+# scratch file removed before the swap) and its split's file.
+COPIES = 2
 
 
 class _Gather:
@@ -112,7 +114,7 @@ class _Gather:
     def __init__(
         self,
         rules: list[tuple[Plan, Bindings]],
-        write: Callable[[str, list[bytes]], None] | None,
+        write: Callable[[str, list[list[bytes]]], None] | None,
         expand_errors: Collector,
         config: Config,
     ) -> None:
@@ -131,6 +133,8 @@ class _Gather:
         self.facet_of: list[int] = []
         self.watched: tuple[Record, str | None, int] | None = None
         self.output_bytes = 0  # what the kept records so far will take on disk
+        # Per format, the rows each kept record has in it (0 to 2), in id order.
+        self.rows = [bytearray() for _ in config.formats]
 
     def take(self, chunk: Chunk) -> None:
         if chunk.rule in self.failed:
@@ -166,23 +170,26 @@ class _Gather:
         self.strata.extend(keep(chunk.strata))
         index = self.facet_index
         self.facet_of.extend(index.setdefault(f, len(index)) for f in keep(chunk.facets))
-        lines = list(keep(chunk.lines))
-        size = COPIES * sum(map(len, lines))
+        lines = [list(keep(entries)) for entries in chunk.lines]  # per format
+        sizes = [sum(map(len, entries)) for entries in zip(*lines, strict=True)]  # per record
+        size = COPIES * sum(sizes)
         if self.output_bytes + size > self.budget:
             kept_offsets = [o for o, k in zip(offsets, kept, strict=True) if k]
-            self._over_budget(base, kept_offsets, lines)
+            self._over_budget(base, kept_offsets, sizes)
         self.output_bytes += size
-        if self.write is not None and lines:
+        for rows, entries in zip(self.rows, lines, strict=True):
+            rows.extend(entry.count(b"\n") for entry in entries)
+        if self.write is not None and sizes:
             plan, _ = self.rules[chunk.rule]
             self.write(plan.rule.task, lines)
 
-    def _over_budget(self, base: int, offsets: list[int], lines: list[bytes]) -> None:
+    def _over_budget(self, base: int, offsets: list[int], sizes: list[int]) -> None:
         """Stop before the chunk whose records would take the output past
         limits.max_output_bytes is written: this is checked as records arrive, so a build
         never fills the disk first. Names the record that passes the budget."""
         total, passing = self.output_bytes, offsets[-1]
-        for offset, line in zip(offsets, lines, strict=True):
-            total += COPIES * len(line)
+        for offset, size in zip(offsets, sizes, strict=True):
+            total += COPIES * size
             if total > self.budget:
                 passing = offset
                 break
@@ -223,6 +230,7 @@ class Compiled:
     facet_of: list[int]
     ids: RecordIds
     watched: tuple[Record, str | None, int] | None  # the record, why dropped, index if kept
+    rows: list[bytearray]  # per format: each kept record's number of rows in it
 
 
 def compile_records(
@@ -261,6 +269,7 @@ def compile_records(
         gather.facet_of,
         gather.ids,
         gather.watched,
+        gather.rows,
     )
 
 
@@ -287,12 +296,12 @@ def build(
     out_dir = Path(out_dir) if out_dir is not None else root / "build"
     project = load_project(root, seed, out_dir)
     check_output_dir(root, out_dir)
-    writer = Writer(out_dir)
+    writer = Writer(out_dir, project.config.formats)
     try:
         with writer:
             jobs = usable_cpus() if jobs is None else jobs
             result = compile_records(project, writer.add, jobs=jobs, run_size=run_size)
-            outputs = writer.route(result.assignment)
+            outputs = writer.route(result.assignment, result.rows)
             metadata = metadata_document(
                 project,
                 result.checker.verdict,
@@ -300,6 +309,7 @@ def build(
                 result.facets,
                 result.facet_of,
                 outputs,
+                result.rows,
             )
             writer.finish(metadata)
     except OSError as exc:

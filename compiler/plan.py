@@ -21,6 +21,7 @@ class Plan:
     metadata: tuple[tuple[str, Renderer | None], ...]
     brand_binding: str | None
     context_binding: str | None
+    extras: tuple[tuple[str, Renderer | None], ...] = ()  # system, rejected, label
 
 
 def _compile(rule: Rule) -> Plan:
@@ -50,9 +51,24 @@ def _compile(rule: Rule) -> Plan:
         (key, attempt(lambda t=tpl, k=key: compile_template(t, f"metadata.{k}")) if tpl else None)
         for key, tpl in rule.metadata
     )
+    extras = tuple(
+        (name, attempt(lambda t=tpl, n=name: compile_template(t, n)) if tpl else None)
+        for name, tpl in (
+            ("system", rule.system),
+            ("rejected", rule.rejected),
+            ("label", rule.label),
+        )
+    )
     errors.raise_if_any()
     return Plan(
-        rule, when, picks, fields, metadata, _bound_to(rule, "brands"), _bound_to(rule, "contexts")
+        rule,
+        when,
+        picks,
+        fields,
+        metadata,
+        _bound_to(rule, "brands"),
+        _bound_to(rule, "contexts"),
+        extras,
     )
 
 

@@ -52,10 +52,13 @@ def data_file_refs(task_docs: list[Document]) -> list[tuple[str, Location]]:
 
 
 def template(doc: Document, path: tuple) -> Template:
+    """The template at path; a YAML boolean (a KTO label) is the text true or false."""
     pos = doc.scalar(path)
     value = doc.data
     for part in path:
         value = value[part]
+    if isinstance(value, bool):
+        value = "true" if value else "false"
     return Template(value, doc.at(path), pos.body_line, pos.body_column)
 
 
@@ -196,6 +199,12 @@ def _rule(doc: Document, r: int, task: str, defaults: dict, limits: Limits, scop
             template(doc, (*base, "pick", name, i)) for i in range(len(data["pick"][name]))
         )
         picks.append((name, alternatives))
+    if "rejected" in data and "label" in data:
+        errors.add(
+            doc.at((*base, "label"), key=True),
+            "a rule gives rejected (a preference pair) or label (KTO), not both",
+            "drop label: a pair makes two KTO rows, output desirable and rejected undesirable",
+        )
     metadata = {**{k: v for k, v in defaults.items()}, **data.get("metadata", {})}
     _check_metadata_keys(doc, (*base, "metadata"), data.get("metadata", {}), errors)
     meta_templates = []
@@ -219,6 +228,13 @@ def _rule(doc: Document, r: int, task: str, defaults: dict, limits: Limits, scop
         output=template(doc, (*base, "output")),
         metadata=tuple(meta_templates),
         limits=limits,
+        system=template(doc, (*base, "system"))
+        if "system" in data
+        else template(doc, ("system",))
+        if "system" in doc.data
+        else None,
+        rejected=template(doc, (*base, "rejected")) if "rejected" in data else None,
+        label=template(doc, (*base, "label")) if "label" in data else None,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from compiler import __version__
 from compiler.check import Verdict
+from compiler.formats import folder
 from compiler.hashing import fingerprint
 from compiler.model import FIELDS, SPLITS, Project
 from compiler.split import Assignment
@@ -69,6 +70,7 @@ def metadata_document(
     facets: Sequence[tuple],
     facet_of: Sequence[int],
     outputs: dict[str, str],
+    format_rows: Sequence[bytearray] = (),
 ) -> dict[str, Any]:
     config = project.config
     inputs = dict(project.inputs)
@@ -77,7 +79,7 @@ def metadata_document(
     for row in rows:
         per = by_task.setdefault(row["task"], dict.fromkeys(SPLITS, 0))
         per[row["split"]] += row["records"]
-    return {
+    document = {
         "name": config.name,
         "compiler": {"name": "dsc", "version": __version__},
         "seed": config.seed,
@@ -112,3 +114,20 @@ def metadata_document(
         "inputs": inputs,
         "outputs": outputs,
     }
+    if config.formats != ("alpaca",):  # projects of one format keep the bytes they had
+        document["formats"] = {
+            name: {
+                "folder": folder(name) or ".",
+                **format_counts(assignment.splits, format_rows[index]),
+            }
+            for index, name in enumerate(config.formats)
+        }
+    return document
+
+
+def format_counts(splits: bytes, rows: bytearray) -> dict[str, int]:
+    """Rows of one format per split: a record has 0, 1 or 2 rows in a format."""
+    counts = [0] * len(SPLITS)
+    for split, count in zip(splits, rows, strict=True):
+        counts[split] += count
+    return {"rows": sum(counts), **dict(zip(SPLITS, counts, strict=True))}

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from compiler.bindings import Bindings
 from compiler.budget import record_budgets
 from compiler.check import Inspector, fingerprints
-from compiler.encode import encode
 from compiler.errors import Collector, CompileError, Diagnostic
 from compiler.expand import maker
+from compiler.formats import encoder
 from compiler.hashing import format_id
 from compiler.model import FIELDS, Project, Record
 from compiler.plan import Plan
@@ -70,7 +70,7 @@ class Chunk:
     group_keys: list[bytes | str] = field(default_factory=list)
     strata: list[tuple] = field(default_factory=list)
     facets: list[tuple] = field(default_factory=list)
-    lines: list[bytes] = field(default_factory=list)
+    lines: list[list[bytes]] = field(default_factory=list)  # per format: each record's rows
     watched: tuple[int, Record, str | None] | None = None
 
 
@@ -91,6 +91,9 @@ class Stream:
         self.group_by = split.group_by
         self.stratum_of = _getter(split.stratify_by)
         self.facet_of = _getter(FACETS)
+        config = project.config
+        with_system = any(rule.system is not None for rule in project.rules)
+        self.encoders = [encoder(f, with_system, config.chat_template) for f in config.formats]
 
     def runs(self, size: int = RUN_RECORDS) -> list[tuple[int, int, int]]:
         """(rule index, start, stop): every rule's records in runs of `size`."""
@@ -127,11 +130,13 @@ class Stream:
         if make is None:
             make = self.makers[index] = maker(self.project, plan, found)
         chunk = Chunk(index, start)
+        chunk.lines = [[] for _ in self.encoders]
+        encoders = list(zip(self.encoders, chunk.lines, strict=True))
         errors = Collector()
         inspect, watch, group_by = self.inspector.inspect, self.watch, self.group_by
         stratum_of, facet_of = self.stratum_of, self.facet_of
         keys, prompts, group_keys = chunk.keys, chunk.prompts, chunk.group_keys
-        strata, facets, lines = chunk.strata, chunk.facets, chunk.lines
+        strata, facets = chunk.strata, chunk.facets
         instruction_lengths, input_lengths, output_lengths = chunk.lengths
         tuples: dict[tuple, tuple] = {}  # one object per distinct tuple: pickled once
         for offset, position in enumerate(found.order[start:stop]):
@@ -159,7 +164,8 @@ class Stream:
             strata.append(tuples.setdefault(stratum, stratum))
             facet = facet_of(meta)
             facets.append(tuples.setdefault(facet, facet))
-            lines.append(encode(record).encode("utf-8"))
+            for encode, lines in encoders:
+                lines.append(encode(record).encode("utf-8"))
         chunk.diagnostics, chunk.more = errors.diagnostics, errors.more
         return chunk
 

@@ -35,6 +35,7 @@ RANK = {
     "split": 7,
     "stats": 8,
     "encode": 6,  # pure: a record as its JSON line
+    "formats": 6,  # pure: a record's rows in each output format
     "stream": 9,  # pure: the per-record work of a run, indifferent to its runner
     "emit": 9,
     "parallel": 0,
@@ -69,6 +70,7 @@ PURE = (
     "diff",
     "explain",
     "encode",
+    "formats",
     "stream",
     "report",
     "hashing",
