@@ -53,8 +53,10 @@ def fingerprints(record: Record) -> tuple[bytes, bytes, bytes]:
         instruction = f"{collapse(record.system)}\x1d{instruction}"
     if record.rejected:
         output = f"{output}\x1drejected\x1d{collapse(record.rejected)}"
-    if record.label is not None:
-        output = f"{output}\x1dlabel\x1d{record.label}"
+    if record.label is False:
+        # An undesirable answer (KTO) shares its prompt with desirable ones by design: it is
+        # neither their duplicate nor a conflict with them.
+        instruction = f"{instruction}\x1dundesirable"
     return record_digests(instruction, collapse(record.input), output)
 
 

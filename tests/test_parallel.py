@@ -47,7 +47,7 @@ def messy(project: Path) -> Path:
     return project
 
 
-@pytest.fixture(params=["example", "coding", "minimal", "messy"])
+@pytest.fixture(params=["example", "coding", "minimal", "messy", "formats"])
 def project(request: pytest.FixtureRequest, case, example: Path) -> Path:
     if request.param == "example":
         return example

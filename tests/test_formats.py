@@ -1,0 +1,213 @@
+"""The output formats: one user-turn rule, which records each format takes, exact rows, errors.
+
+The bytes of every format are the golden case tests/cases/formats; these tests state the
+rules behind them on records made in memory.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from compiler.errors import CompileError
+from compiler.formats import (
+    FORMATS,
+    alpaca_line,
+    chat_text,
+    encoder,
+    rows,
+    user_turn,
+)
+from compiler.model import Record
+from compiler.pipeline import compile_records
+from tests.helpers import project_from, records_of
+
+META = {"task": "t", "rule": "r"}
+
+
+def record(
+    output: str = "An answer.",
+    *,
+    system: str = "",
+    rejected: str = "",
+    label: bool | None = None,
+    input_: str = "",
+) -> Record:
+    return Record(
+        "t.r.0000000000000001",
+        "Ask something.",
+        input_,
+        output,
+        META,
+        rule=None,  # type: ignore[arg-type]
+        system=system,
+        rejected=rejected,
+        label=label,
+    )
+
+
+def test_the_user_turn_is_the_instruction_then_the_input_on_the_next_line() -> None:
+    assert user_turn("Do this.", "") == "Do this."
+    assert user_turn("Do this.", "With that.") == "Do this.\nWith that."
+
+
+def test_chat_templates_mark_every_turn() -> None:
+    messages = [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "U"},
+        {"role": "assistant", "content": "A"},
+    ]
+    assert chat_text(messages, "chatml") == (
+        "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n"
+        "<|im_start|>assistant\nA<|im_end|>\n"
+    )
+    assert chat_text(messages, "llama3") == (
+        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|>"
+        "<|start_header_id|>user<|end_header_id|>\n\nU<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\nA<|eot_id|>"
+    )
+
+
+def test_a_plain_record_is_in_every_sft_format_and_in_no_pair_format() -> None:
+    taken = {name for name in FORMATS if encoder(name, False, "chatml")(record())}
+    assert taken == {
+        "alpaca",
+        "messages",
+        "sharegpt",
+        "prompt_completion",
+        "prompt_completion_chat",
+        "text",
+    }
+
+
+def test_a_pair_is_one_preference_row_and_two_kto_rows_in_its_order() -> None:
+    pair = record(system="Be kind.", rejected="A worse answer.")
+    assert rows("preference", pair) == [
+        {
+            "id": pair.id,
+            "prompt": "Ask something.",
+            "chosen": "An answer.",
+            "rejected": "A worse answer.",
+            "metadata": META,
+        }
+    ]
+    kto = rows("kto_chat", pair)
+    assert [(r["id"], r["label"], r["completion"][0]["content"]) for r in kto] == [
+        (f"{pair.id}.chosen", True, "An answer."),
+        (f"{pair.id}.rejected", False, "A worse answer."),
+    ]
+    assert kto[0]["prompt"] == [
+        {"role": "system", "content": "Be kind."},
+        {"role": "user", "content": "Ask something."},
+    ]
+
+
+def test_an_undesirable_record_is_kto_only() -> None:
+    bad = record(label=False)
+    taken = {name for name in FORMATS if encoder(name, True, "chatml")(bad)}
+    assert taken == {"kto", "kto_chat"}
+    assert rows("kto", bad) == [
+        {
+            "id": bad.id,
+            "prompt": "Ask something.",
+            "completion": "An answer.",
+            "label": False,
+            "metadata": META,
+        }
+    ]
+
+
+def test_alpaca_keeps_its_bytes_without_system_and_gains_the_column_with_it() -> None:
+    plain = record(input_="More.")
+    assert alpaca_line(plain, with_system=False) == (
+        '{"id": "t.r.0000000000000001", "instruction": "Ask something.", "input": "More.", '
+        '"output": "An answer.", "metadata": {"task": "t", "rule": "r"}}\n'
+    )
+    assert json.loads(alpaca_line(plain, with_system=True)) == {
+        "id": plain.id,
+        "instruction": "Ask something.",
+        "input": "More.",
+        "output": "An answer.",
+        "system": "",
+        "metadata": META,
+    }
+
+
+RULE = """  - id: r
+    each:
+      x: [a, b]
+    instruction: "Explain the letter {{{{ x }}}}."
+    output: "{output}"
+{extra}"""
+
+
+def _compile(output: str, extra: str) -> str:
+    task = "task: t\nrules:\n" + RULE.format(output=output, extra=extra)
+    with pytest.raises(CompileError) as raised:
+        compile_records(project_from({"t": task}))
+    return raised.value.render()
+
+
+def test_a_pair_of_one_answer_twice_is_an_error_naming_the_record() -> None:
+    message = _compile("The letter {{ x }}.", '    rejected: "The letter  {{ x }}."\n')
+    assert message == (
+        "specs/tasks/t.yaml:8:15: error: record t.r.ad172c3c2e311caf: rejected is the same "
+        "answer as the output\n"
+        "  hint: a preference pair needs two different answers: check rejected and its data\n"
+        "specs/tasks/t.yaml:8:15: error: record t.r.f4de112675660d20: rejected is the same "
+        "answer as the output\n"
+        "  hint: a preference pair needs two different answers: check rejected and its data"
+    )
+
+
+def test_a_label_that_renders_to_anything_else_is_an_error() -> None:
+    message = _compile("The letter {{ x }}.", '    label: "{{ x }}"\n')
+    assert message.splitlines()[:2] == [
+        "specs/tasks/t.yaml:8:12: error: label of record t.r.ad172c3c2e311caf is 'b', "
+        "not true or false",
+        "  hint: a label renders to true (a desirable answer) or false (an undesirable one)",
+    ]
+
+
+def test_a_rule_gives_rejected_or_label_not_both() -> None:
+    task = "task: t\nrules:\n" + RULE.format(
+        output="The letter {{ x }}.", extra='    rejected: "No."\n    label: true\n'
+    )
+    with pytest.raises(CompileError) as raised:
+        project_from({"t": task})
+    assert raised.value.render() == (
+        "specs/tasks/t.yaml:9:5: error: a rule gives rejected (a preference pair) or label "
+        "(KTO), not both\n"
+        "  hint: drop label: a pair makes two KTO rows, output desirable and rejected undesirable"
+    )
+
+
+def test_system_comes_from_the_rule_else_from_the_task() -> None:
+    task = (
+        'task: t\nsystem: "Task voice for {{ x }}."\nrules:\n'
+        + RULE.format(output="The letter {{ x }}.", extra="")
+        + RULE.format(output="Letter {{ x }}.", extra="    system: Own voice.\n").replace(
+            "id: r", "id: s"
+        )
+    )
+    made = {(r.rule.id, r.system) for r in records_of(project_from({"t": task}))}
+    assert made == {
+        ("r", "Task voice for a."),
+        ("r", "Task voice for b."),
+        ("s", "Own voice."),
+    }
+
+
+def test_labels_are_booleans_or_templates() -> None:
+    task = "task: t\nrules:\n" + RULE.format(
+        output="The letter {{ x }}.", extra="    label: \"{{ 'true' if x == 'a' else 'false' }}\"\n"
+    )
+    assert {(r.input or r.instruction, r.label) for r in records_of(project_from({"t": task}))} == {
+        ("Explain the letter a.", True),
+        ("Explain the letter b.", False),
+    }
+    literal = "task: t\nrules:\n" + RULE.format(
+        output="The letter {{ x }}.", extra="    label: false\n"
+    )
+    assert {r.label for r in records_of(project_from({"t": literal}))} == {False}
