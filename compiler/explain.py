@@ -39,7 +39,9 @@ def explain(compiled: Compiled, record_id: str) -> dict[str, Any]:
             name: {"alternative": index, "defined_at": str(alternatives[index].location)}
             for (name, index), (_, alternatives) in zip(record.picks, rule.pick, strict=True)
         },
-        "record": {name: getattr(record, name) for name in FIELDS} | {"metadata": record.metadata},
+        "record": {name: getattr(record, name) for name in FIELDS}
+        | _extras(record)
+        | {"metadata": record.metadata},
     }
     if reason is not None:
         result["dropped"] = _why_dropped(record, reason, compiled.checker.duplicate_of(record))
@@ -121,3 +123,15 @@ def _placement(compiled: Any, index: int) -> dict[str, Any]:
             f"{split_name} share of the ratios"
         )
     return result
+
+
+def _extras(record: Record) -> dict[str, Any]:
+    """What the formats add to a record, when it has it: system, rejected, label."""
+    extras: dict[str, Any] = {}
+    if record.system:
+        extras["system"] = record.system
+    if record.rejected:
+        extras["rejected"] = record.rejected
+    if record.label is not None:
+        extras["label"] = record.label
+    return extras

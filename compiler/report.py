@@ -183,8 +183,13 @@ def explain_text(result: dict[str, Any]) -> str:
         )
         lines.append(f"  split     {placement['split']}: {placement['why']}")
     record = result["record"]
-    for name in ("instruction", "input", "output"):
-        text = record[name].replace("\n", "\n            ")
+    for name in ("system", "instruction", "input", "output", "rejected", "label"):
+        if name not in record:
+            continue
+        value = record[name]
+        text = (str(value).lower() if isinstance(value, bool) else value).replace(
+            "\n", "\n" + " " * 12
+        )
         lines.append(f"  {name:<9} {text}")
     # Record texts and keys are project text: nothing in them may act on the terminal.
     return "\n".join(showable(line.rstrip(), "\t") for line in "\n".join(lines).split("\n"))
