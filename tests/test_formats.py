@@ -7,6 +7,7 @@ rules behind them on records made in memory.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -21,7 +22,7 @@ from compiler.formats import (
 )
 from compiler.model import Record
 from compiler.pipeline import compile_records
-from tests.helpers import project_from, records_of
+from tests.helpers import CASES, ROOT, project_from, records_of
 
 META = {"task": "t", "rule": "r"}
 
@@ -211,3 +212,14 @@ def test_labels_are_booleans_or_templates() -> None:
         output="The letter {{ x }}.", extra="    label: false\n"
     )
     assert {r.label for r in records_of(project_from({"t": literal}))} == {False}
+
+
+def test_the_rows_shown_in_docs_are_the_golden_rows() -> None:
+    """docs/formats.md shows the first train row of each format: they cannot drift."""
+    doc = (ROOT / "docs/formats.md").read_text(encoding="utf-8")
+    shown = dict(re.findall(r"### `(\w+)`\n\n.*?\n\n```json\n(.*?)\n```", doc, flags=re.S))
+    assert set(shown) == set(FORMATS)
+    expected = CASES / "formats" / "expected"
+    for name, line in shown.items():
+        path = expected / (f"{name}/train.jsonl" if name != "alpaca" else "train.jsonl")
+        assert line == path.read_text(encoding="utf-8").splitlines()[0], name
