@@ -212,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         "--no-datasets", action="store_true", help="skip the Hugging Face datasets baseline"
     )
     parser.add_argument("--no-long", action="store_true", help="skip the longer texts measurement")
+    parser.add_argument(
+        "--no-formats", action="store_true", help="skip the extra output formats measurement"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
     args = parser.parse_args(argv)
 
@@ -253,6 +256,25 @@ def main(argv: list[str] | None = None) -> int:
         long_mean = output_mean(work / "dsc_long")
         runs += long_runs
 
+    format_runs = []
+    if not args.no_formats:
+        # The same records with extra formats: the cost of each format added to alpaca alone.
+        for extra in (("messages",), ("messages", "preference")):
+            name = "_".join(extra)
+            formats_project = work / f"project_{name}"
+            write_project(formats_project, args.records, formats=extra)
+            format_runs.append(
+                (
+                    extra,
+                    measure(
+                        f"dsc build (cold), +{' +'.join(extra)}",
+                        dsc(formats_project, fresh(work / f"dsc_{name}")),
+                        records,
+                    ),
+                )
+            )
+        runs += [run for _, run in format_runs]
+
     print()
     print("\n".join(table(runs)))
     print()
@@ -276,8 +298,22 @@ def main(argv: list[str] | None = None) -> int:
             f"dsc {dsc_long.peak_mib / cold.peak_mib:.2f}, "
             f"naive {naive_long.peak_mib / naive.peak_mib:.2f}"
         )
+    for extra, run in format_runs:
+        print(
+            f"+{' +'.join(extra)}: time {run.seconds / cold.seconds:.2f}× alpaca alone "
+            f"({(run.seconds / cold.seconds - 1) / len(extra):.2f} a format; target <= 0.15), "
+            f"memory {run.peak_mib / cold.peak_mib:.2f}×"
+        )
     if not args.keep:
-        for name in ("dsc", "naive", "datasets", "dsc_long", "naive_long"):
+        for name in (
+            "dsc",
+            "naive",
+            "datasets",
+            "dsc_long",
+            "naive_long",
+            "dsc_messages",
+            "dsc_messages_preference",
+        ):
             if (work / name).exists():
                 shutil.rmtree(work / name)
     return 0

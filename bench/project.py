@@ -175,11 +175,17 @@ def _dump(path: Path, data: Any) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def write_project(root: Path, records: int, scale: int = 1) -> int:
+# A worse answer for every record (the bench's preference pairs): the hook alone, shouted.
+REJECTED = """    rejected: "{{ variant.hook_th }}!!! {{ brand.vars.hashtag }}"
+"""
+
+
+def write_project(root: Path, records: int, scale: int = 1, formats: tuple[str, ...] = ()) -> int:
     """Write the project into root (replacing its specs); returns the number of records it makes.
 
     scale multiplies the sentences of every long text (scale 5: outputs about 4.2× longer)
-    with the same records.
+    with the same records. formats (other than alpaca) are declared in dataset.yaml; every
+    record is then also a preference pair, so that each format has a row for every record.
     """
     variants = max(1, round(records / (BRANDS * CONTEXTS)))
     rng = random.Random(SEED)
@@ -208,8 +214,10 @@ def write_project(root: Path, records: int, scale: int = 1) -> int:
                 "max_output_bytes": 64 * 1024**3,
             },
             "collections": {"variants": [_variant(i, rng, scale) for i in range(variants)]},
+            **({"formats": ["alpaca", *formats]} if formats else {}),
         },
     )
     (root / "specs" / "tasks").mkdir(parents=True, exist_ok=True)
-    (root / "specs" / "tasks" / "promo.yaml").write_text(TASK, encoding="utf-8")
+    task = TASK.replace("    metadata:\n", REJECTED + "    metadata:\n") if formats else TASK
+    (root / "specs" / "tasks" / "promo.yaml").write_text(task, encoding="utf-8")
     return total
