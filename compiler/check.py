@@ -51,6 +51,8 @@ def fingerprints(record: Record) -> tuple[bytes, bytes, bytes]:
     # What the formats add counts too, only when present: records without it hash as before.
     if record.system:
         instruction = f"{collapse(record.system)}\x1d{instruction}"
+    for user, answer in reversed(record.history):
+        instruction = f"{collapse(user)}\x1e{collapse(answer)}\x1e{instruction}"
     if record.rejected:
         output = f"{output}\x1drejected\x1d{collapse(record.rejected)}"
     if record.label is False:
@@ -131,7 +133,8 @@ class Inspector:
         return brand
 
     def _guardrails(self, record: Record, brand: Brand, errors: Collector) -> None:
-        output = record.output.casefold()  # in NFC already, as _folded would make it
+        # Every answer of the record: earlier turns too (in NFC already, as _folded makes it).
+        output = "\n".join([*(answer for _, answer in record.history), record.output]).casefold()
         where: Location = record.rule.output.location
         for phrase, folded in self._banned[brand.id]:
             if folded in output:

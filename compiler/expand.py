@@ -68,7 +68,28 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
     # keyed(seed, record id, "pick", name), with the parts around the id joined once.
     seed_text = f"{project.config.seed}\x1f"
     picks = tuple((name, f"\x1fpick\x1f{name}", alternatives) for name, alternatives in plan.picks)
-    fields = plan.fields + plan.extras  # instruction, input, output, system, rejected, label
+    # instruction, input, output, system, rejected, label: (name, renderer, template)
+    fields = [(name, renderer, getattr(rule, name)) for name, renderer in plan.fields + plan.extras]
+    turns = [
+        (user, answer, user_tpl, answer_tpl)
+        for (user, answer), (user_tpl, answer_tpl) in zip(plan.history, rule.history, strict=True)
+    ]
+
+    def made(
+        context: dict[str, Any], record_id_: str, name: str, renderer: Any, tpl: Template | None
+    ) -> str:
+        """One rendered text of a record: cleaned, within max_record_chars, through the gate."""
+        text = _clean(renderer(context)) if renderer else ""
+        if len(text) > limit:
+            raise fail(
+                tpl.location,
+                f"{name} of record {record_id_} has {len(text)} "
+                f"characters, over the limit of {limit}",
+                "raise limits.max_record_chars in specs/dataset.yaml if this is intended",
+            )
+        _gate(text, name, record_id_, tpl)
+        return text
+
     base: dict[str, str | None] = dict.fromkeys(project.metadata_keys)
     base["task"] = task
     base["rule"] = rule_id
@@ -111,19 +132,14 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
             index = keyed_text(seed_text + record_id_ + suffix) % len(alternatives)
             context[name] = alternatives[index](context)
             chosen.append((name, index))
-        texts = []
-        for name, renderer in fields:
-            text = _clean(renderer(context)) if renderer else ""
-            if len(text) > limit:
-                tpl = getattr(rule, name)
-                raise fail(
-                    tpl.location,
-                    f"{name} of record {record_id_} has {len(text)} "
-                    f"characters, over the limit of {limit}",
-                    "raise limits.max_record_chars in specs/dataset.yaml if this is intended",
-                )
-            _gate(text, name, record_id_, getattr(rule, name))
-            texts.append(text)
+        texts = [made(context, record_id_, name, renderer, tpl) for name, renderer, tpl in fields]
+        history = tuple(
+            (
+                made(context, record_id_, f"history[{i}].user", user, user_tpl),
+                made(context, record_id_, f"history[{i}].assistant", answer, answer_tpl),
+            )
+            for i, (user, answer, user_tpl, answer_tpl) in enumerate(turns)
+        )
         metadata = base.copy()
         if brand_binding:
             metadata["brand"] = keys[brand_binding]
@@ -147,6 +163,7 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
             texts[3],
             texts[4],
             _label(texts[5], record_id_, rule.label) if rule.label else None,
+            history,
         )
 
     return make

@@ -130,6 +130,8 @@ def _extras(record: Record) -> dict[str, Any]:
     extras: dict[str, Any] = {}
     if record.system:
         extras["system"] = record.system
+    if record.history:
+        extras["history"] = [list(turn) for turn in record.history]
     if record.rejected:
         extras["rejected"] = record.rejected
     if record.label is not None:

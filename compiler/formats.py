@@ -25,6 +25,8 @@ PAIR_FORMATS = ("preference", "preference_chat")
 KTO_FORMATS = ("kto", "kto_chat")
 FORMATS = (ALPACA, *SFT_FORMATS, *PAIR_FORMATS, *KTO_FORMATS)
 CHAT_TEMPLATES = ("chatml", "llama3")
+# Formats whose prompt is one plain text: no system prompt, no earlier turns.
+PLAIN_FORMATS = ("prompt_completion", "preference", "kto")
 SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
 
 
@@ -38,19 +40,29 @@ def _message(role: str, content: str) -> dict[str, str]:
 
 
 def prompt_messages(record: Record) -> list[dict[str, str]]:
-    """The system message (when the record has one) and the user turn."""
+    """The system message (when the record has one), the earlier turns and the user turn."""
     system = [_message("system", record.system)] if record.system else []
-    return [*system, _message("user", user_turn(record.instruction, record.input))]
+    earlier = [
+        message
+        for user, answer in record.history
+        for message in (_message("user", user), _message("assistant", answer))
+    ]
+    return [*system, *earlier, _message("user", user_turn(record.instruction, record.input))]
 
 
 def chat_text(messages: list[dict[str, str]], template: str) -> str:
-    """A conversation as one training text, in the chat template's markup."""
+    """A conversation as one training text, in the chat template's markup.
+
+    The text ends with the template's end-of-turn token and starts without a begin-of-text
+    token: TRL's SFTTrainer adds the tokenizer's EOS unless the text ends with it, and the
+    tokenizer adds its own BOS (docs/formats.md).
+    """
     if template == "llama3":
-        return "<|begin_of_text|>" + "".join(
+        return "".join(
             f"<|start_header_id|>{m['role']}<|end_header_id|>\n\n{m['content']}<|eot_id|>"
             for m in messages
         )
-    return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return "\n".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>" for m in messages)
 
 
 def _row(record: Record, record_id: str | None = None, **columns: Any) -> dict[str, Any]:
@@ -59,9 +71,13 @@ def _row(record: Record, record_id: str | None = None, **columns: Any) -> dict[s
 
 def rows(name: str, record: Record, chat_template: str = "chatml") -> list[dict[str, Any]]:
     """The rows of `record` in format `name` (none when the format does not take it)."""
-    prompt = user_turn(record.instruction, record.input)
+    # TRL joins a plain prompt and its completion with nothing between them: the prompt ends
+    # the user turn with a line break, so the model learns "question\nanswer".
+    prompt = user_turn(record.instruction, record.input) + "\n"
     messages = prompt_messages(record)
     answer = [_message("assistant", record.output)]
+    if record.history and name in PLAIN_FORMATS:
+        return []  # plain text has no place for earlier turns
     if name in SFT_FORMATS:
         if record.label is False:
             return []
@@ -103,27 +119,35 @@ def _dumps(row: dict[str, Any]) -> str:
     return json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def alpaca_line(record: Record, with_system: bool) -> str:
-    """The Alpaca row: LLaMA-Factory's columns, with `system` when the project uses one."""
+def alpaca_line(record: Record, with_system: bool, with_history: bool = False) -> str:
+    """The Alpaca row: LLaMA-Factory's columns, with `system` and `history` (the earlier
+    [user, assistant] turns) when the project uses them."""
     if record.label is False:
         return ""
-    if not with_system:
+    if not (with_system or with_history):
         return encode(record)
+    extra: dict[str, Any] = {}
+    if with_system:
+        extra["system"] = record.system
+    if with_history:
+        extra["history"] = [list(turn) for turn in record.history]
     return _dumps(
         _row(
             record,
             instruction=record.instruction,
             input=record.input,
             output=record.output,
-            system=record.system,
+            **extra,
         )
     )
 
 
-def encoder(name: str, with_system: bool, chat_template: str) -> Callable[[Record], str]:
+def encoder(
+    name: str, with_system: bool, chat_template: str, with_history: bool = False
+) -> Callable[[Record], str]:
     """A function from a record to its JSON lines in format `name` ("" when none)."""
     if name == ALPACA:
-        return lambda record: alpaca_line(record, with_system)
+        return lambda record: alpaca_line(record, with_system, with_history)
     return lambda record: "".join(map(_dumps, rows(name, record, chat_template)))
 
 

@@ -115,6 +115,7 @@ class Rule:
     system: Template | None = None  # the rule's, else the task's
     rejected: Template | None = None  # the worse answer: a preference pair
     label: Template | None = None  # KTO: "true" (desirable) or "false"
+    history: tuple[tuple[Template, Template], ...] = ()  # earlier (user, assistant) turns
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class Record:
     system: str = ""
     rejected: str = ""  # "" when the record is not a preference pair
     label: bool | None = None  # None when the rule gives no label
+    history: tuple[tuple[str, str], ...] = ()  # earlier (user, assistant) turns, in order
 
 
 Build = dict[str, tuple[str, dict[str, Any]]]  # a build read back: record id -> (split, record)

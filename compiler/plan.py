@@ -22,6 +22,7 @@ class Plan:
     brand_binding: str | None
     context_binding: str | None
     extras: tuple[tuple[str, Renderer | None], ...] = ()  # system, rejected, label
+    history: tuple[tuple[Renderer, Renderer], ...] = ()  # earlier (user, assistant) turns
 
 
 def _compile(rule: Rule) -> Plan:
@@ -59,6 +60,13 @@ def _compile(rule: Rule) -> Plan:
             ("label", rule.label),
         )
     )
+    history = tuple(
+        (
+            attempt(lambda t=user, i=i: compile_template(t, f"history[{i}].user")),
+            attempt(lambda t=answer, i=i: compile_template(t, f"history[{i}].assistant")),
+        )
+        for i, (user, answer) in enumerate(rule.history)
+    )
     errors.raise_if_any()
     return Plan(
         rule,
@@ -69,6 +77,7 @@ def _compile(rule: Rule) -> Plan:
         _bound_to(rule, "brands"),
         _bound_to(rule, "contexts"),
         extras,
+        history,
     )
 
 

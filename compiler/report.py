@@ -183,13 +183,18 @@ def explain_text(result: dict[str, Any]) -> str:
         )
         lines.append(f"  split     {placement['split']}: {placement['why']}")
     record = result["record"]
-    for name in ("system", "instruction", "input", "output", "rejected", "label"):
-        if name not in record:
-            continue
-        value = record[name]
-        text = (str(value).lower() if isinstance(value, bool) else value).replace(
-            "\n", "\n" + " " * 12
-        )
-        lines.append(f"  {name:<9} {text}")
+    indent = "\n" + " " * 12
+
+    def field(name: str, value: Any) -> None:
+        text = str(value).lower() if isinstance(value, bool) else value
+        lines.append(f"  {name:<9} {text.replace(chr(10), indent)}")
+
+    if "system" in record:
+        field("system", record["system"])
+    for user, answer in record.get("history", []):  # the earlier turns, in order
+        field("earlier", f"user: {user}{indent}assistant: {answer}")
+    for name in ("instruction", "input", "output", "rejected", "label"):
+        if name in record:
+            field(name, record[name])
     # Record texts and keys are project text: nothing in them may act on the terminal.
     return "\n".join(showable(line.rstrip(), "\t") for line in "\n".join(lines).split("\n"))

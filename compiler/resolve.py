@@ -235,6 +235,13 @@ def _rule(doc: Document, r: int, task: str, defaults: dict, limits: Limits, scop
         else None,
         rejected=template(doc, (*base, "rejected")) if "rejected" in data else None,
         label=template(doc, (*base, "label")) if "label" in data else None,
+        history=tuple(
+            (
+                template(doc, (*base, "history", i, "user")),
+                template(doc, (*base, "history", i, "assistant")),
+            )
+            for i in range(len(data.get("history", [])))
+        ),
     )
 
 

@@ -93,7 +93,10 @@ class Stream:
         self.facet_of = _getter(FACETS)
         config = project.config
         with_system = any(rule.system is not None for rule in project.rules)
-        self.encoders = [encoder(f, with_system, config.chat_template) for f in config.formats]
+        with_history = any(rule.history for rule in project.rules)
+        self.encoders = [
+            encoder(f, with_system, config.chat_template, with_history) for f in config.formats
+        ]
 
     def runs(self, size: int = RUN_RECORDS) -> list[tuple[int, int, int]]:
         """(rule index, start, stop): every rule's records in runs of `size`."""

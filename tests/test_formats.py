@@ -59,12 +59,14 @@ def test_chat_templates_mark_every_turn() -> None:
         {"role": "user", "content": "U"},
         {"role": "assistant", "content": "A"},
     ]
+    # Ends with the end-of-turn token, begins without BOS: TRL adds EOS unless the text ends
+    # with it, and the tokenizer adds BOS itself.
     assert chat_text(messages, "chatml") == (
         "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n"
-        "<|im_start|>assistant\nA<|im_end|>\n"
+        "<|im_start|>assistant\nA<|im_end|>"
     )
     assert chat_text(messages, "llama3") == (
-        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|>"
+        "<|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|>"
         "<|start_header_id|>user<|end_header_id|>\n\nU<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\nA<|eot_id|>"
     )
@@ -87,7 +89,7 @@ def test_a_pair_is_one_preference_row_and_two_kto_rows_in_its_order() -> None:
     assert rows("preference", pair) == [
         {
             "id": pair.id,
-            "prompt": "Ask something.",
+            "prompt": "Ask something.\n",  # TRL joins prompt and answer with nothing between
             "chosen": "An answer.",
             "rejected": "A worse answer.",
             "metadata": META,
@@ -111,7 +113,7 @@ def test_an_undesirable_record_is_kto_only() -> None:
     assert rows("kto", bad) == [
         {
             "id": bad.id,
-            "prompt": "Ask something.",
+            "prompt": "Ask something.\n",
             "completion": "An answer.",
             "label": False,
             "metadata": META,
@@ -223,3 +225,27 @@ def test_the_rows_shown_in_docs_are_the_golden_rows() -> None:
     for name, line in shown.items():
         path = expected / (f"{name}/train.jsonl" if name != "alpaca" else "train.jsonl")
         assert line == path.read_text(encoding="utf-8").splitlines()[0], name
+
+
+def test_earlier_turns_go_to_the_chat_formats_and_alpaca_history_only() -> None:
+    turn = Record(
+        "t.r.0000000000000002",
+        "And then?",
+        "",
+        "Then rest.",
+        META,
+        rule=None,  # type: ignore[arg-type]
+        history=(("First?", "Work."),),
+        rejected="Then panic.",
+    )
+    taken = {name for name in FORMATS if encoder(name, False, "chatml", True)(turn)}
+    assert taken == set(FORMATS) - {"prompt_completion", "preference", "kto"}
+    assert rows("messages", turn)[0]["messages"] == [
+        {"role": "user", "content": "First?"},
+        {"role": "assistant", "content": "Work."},
+        {"role": "user", "content": "And then?"},
+        {"role": "assistant", "content": "Then rest."},
+    ]
+    assert json.loads(alpaca_line(turn, False, with_history=True))["history"] == [
+        ["First?", "Work."]
+    ]
