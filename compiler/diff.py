@@ -44,8 +44,11 @@ def _counts(build: Build) -> dict[str, Counter]:
 
 
 def _field_changes(old: dict, new: dict) -> tuple[tuple[str, Any, Any], ...]:
+    """Every column that differs: the texts first, then what formats add (system, history),
+    then metadata keys."""
     changes = []
-    for name in FIELDS:
+    extra = sorted((set(old) | set(new)) - {"id", "metadata", *FIELDS})
+    for name in (*FIELDS, *extra):
         if old.get(name) != new.get(name):
             changes.append((name, old.get(name), new.get(name)))
     old_meta, new_meta = old.get("metadata") or {}, new.get("metadata") or {}

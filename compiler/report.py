@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
 
@@ -82,7 +83,9 @@ def diff_text(result: Diff) -> str:
 
 
 def _lines(value: Any) -> list[str]:
-    return ["null"] if value is None else [showable(t, "\t") for t in str(value).split("\n")]
+    """A value as diff lines: text as it is, anything else (history: a list) as JSON."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return [showable(t, "\t") for t in text.split("\n")]
 
 
 def _more(count: int) -> list[str]:

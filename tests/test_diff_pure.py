@@ -169,3 +169,18 @@ def test_every_record_is_accounted_for(old: dict, new: dict) -> None:
     assert {c.id for c in result.changed} | {i for i, _, _ in result.moved} <= set(old) & set(new)
     split_delta = sum(n - o for o, n in result.counts["split"].values())
     assert split_delta == len(new) - len(old)
+
+
+def test_what_formats_add_to_alpaca_rows_is_compared_too() -> None:
+    """system and history columns (docs/formats.md) differ like the texts do."""
+    old = rec("a", "Same answer.")
+    new = {**old, "system": "Be brief.", "history": [["Hi?", "Hello."]]}
+    changed = diff({"a": ("train", old)}, {"a": ("train", new)}).changed
+    assert changed == (
+        Change(
+            "a",
+            "train",
+            "train",
+            (("history", None, [["Hi?", "Hello."]]), ("system", None, "Be brief.")),
+        ),
+    )
