@@ -8,6 +8,7 @@ from itertools import pairwise
 from typing import Any
 
 from compiler.budget import CLOCK, LIMITS, OverBudget
+from compiler.catalogue import items_of, value_at
 from compiler.errors import fail
 from compiler.hashing import (
     ID_TAIL,
@@ -19,25 +20,22 @@ from compiler.hashing import (
     keyed_last,
     keyed_prefix,
 )
+from compiler.hints import suggest
 from compiler.model import Rule, Source
 from compiler.plan import Plan
 from compiler.render import OverBudgetError
-from compiler.resolve import items_of
-from compiler.validate import suggest, type_name
+from compiler.validate import type_name
+
+_NOWHERE = object()  # a path that leads nowhere, told apart from one that leads to null
 
 
 def members_of(source: Source, bound: dict[str, Any], keys: dict[str, str]) -> tuple | None:
     """The items a source offers under the current partial binding."""
     if source.kind == "items":
         return source.items
-    value = bound[source.parent]
-    for part in source.path:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
+    value = value_at(bound[source.parent], source.path, _NOWHERE)
+    if value is _NOWHERE:
+        return None
     items = items_of(value)
     if items is None:
         raise fail(

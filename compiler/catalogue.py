@@ -29,6 +29,19 @@ def items_of(value: Any) -> tuple[Item, ...] | None:
     return None
 
 
+def value_at(value: Any, path: tuple[str, ...], missing: Any = None) -> Any:
+    """What path leads to below value (mapping keys, list indexes written in digits), or
+    missing when it leads nowhere."""
+    for part in path:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return missing
+    return value
+
+
 def collections_of(doc: Document, errors: Collector) -> dict[str, tuple[Item, ...]]:
     collections = {}
     for name, value in doc.data.get("collections", {}).items():
@@ -47,18 +60,15 @@ def check_unique(
     items: tuple[Item, ...] | None, where: Callable[[int], Location], scope: str, errors: Collector
 ) -> None:
     """Two items with one key would make two records with one id: report the second."""
-    first: dict[str, Location] = {}
+    seen: dict[str, Location] = {}
     for index, item in enumerate(items or ()):
-        location = where(index)
-        if item.key in first:
-            errors.duplicate(
-                location,
-                f"id {item.key!r}{scope}",
-                first[item.key],
-                "ids name records: give every item its own id",
-            )
-        else:
-            first[item.key] = location
+        errors.first_definition(
+            seen,
+            item.key,
+            where(index),
+            f"id {item.key!r}{scope}",
+            "ids name records: give every item its own id",
+        )
 
 
 def _stem(doc: Document) -> str:
@@ -79,21 +89,23 @@ def check_file_name(doc: Document, key: str, what: str, errors: Collector) -> No
 
 def brands_of(docs: list[Document], errors: Collector) -> dict[str, Brand]:
     brands: dict[str, Brand] = {}
+    seen: dict[str, Location] = {}
     for doc in docs:
         data = doc.data
         brand_id = data["id"]
         check_file_name(doc, "id", "brand id", errors)
-        if brand_id in brands:
-            errors.duplicate(
-                doc.at(("id",)),
-                f"brand id {brand_id!r}",
-                brands[brand_id].location,
-                "brands/<id>.yaml and brands/<id>.yml name the same brand: keep one",
-            )
+        where = doc.at(("id",))
+        if not errors.first_definition(
+            seen,
+            brand_id,
+            where,
+            f"brand id {brand_id!r}",
+            "brands/<id>.yaml and brands/<id>.yml name the same brand: keep one",
+        ):
             continue
         brands[brand_id] = Brand(
             brand_id,
-            doc.at(("id",)),
+            where,
             data,
             tuple(data.get("do_not_use", [])),
             tuple(data.get("must_include", [])),
@@ -105,17 +117,15 @@ def contexts_of(doc: Document | None, errors: Collector) -> tuple[Item, ...]:
     if doc is None:
         return ()
     seen: dict[str, Location] = {}
-    items = []
-    for i, ctx in enumerate(doc.data["contexts"]):
-        where = doc.at(("contexts", i, "id"))
-        if ctx["id"] in seen:
-            errors.duplicate(
-                where,
-                f"context id {ctx['id']!r}",
-                seen[ctx["id"]],
-                "give each context its own id",
-            )
-            continue
-        seen[ctx["id"]] = where
-        items.append(Item(ctx["id"], ctx))
+    items = [
+        Item(ctx["id"], ctx)
+        for i, ctx in enumerate(doc.data["contexts"])
+        if errors.first_definition(
+            seen,
+            ctx["id"],
+            doc.at(("contexts", i, "id")),
+            f"context id {ctx['id']!r}",
+            "give each context its own id",
+        )
+    ]
     return tuple(sorted(items, key=lambda item: item.key))

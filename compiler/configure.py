@@ -6,6 +6,7 @@ from fractions import Fraction
 from typing import Any
 
 from compiler.errors import Collector
+from compiler.hints import suggest
 from compiler.model import (
     DEFAULT_LIMITS,
     DEFAULT_MAX_MEMORY_MIB,
@@ -19,7 +20,6 @@ from compiler.model import (
     Limits,
     SplitConfig,
 )
-from compiler.validate import suggest
 from compiler.yamldoc import Document
 
 
@@ -38,7 +38,6 @@ def configuration(doc: Document, errors: Collector) -> Config:
     limits = data.get("limits", {})
     return Config(
         name=data["name"],
-        description=data.get("description", ""),
         seed=data["seed"],
         split=SplitConfig(
             method=split.get("method", "stratified"),

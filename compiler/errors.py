@@ -103,11 +103,19 @@ class Collector:
     def add(self, location: Location, message: str, hint: str = "") -> None:
         self.extend_all([Diagnostic(location, message, hint)])
 
-    def duplicate(self, location: Location, what: str, first: Location, hint: str) -> None:
-        """The second definition of one name: where the first is, as a line of the same file
-        or the place in another."""
+    def first_definition(
+        self, seen: dict[str, Location], name: str, location: Location, what: str, hint: str
+    ) -> bool:
+        """True for the first definition of name, which seen then remembers; a later one is
+        reported as a duplicate `what`, saying where the first is (a line of the same file, or
+        the place in another)."""
+        first = seen.get(name)
+        if first is None:
+            seen[name] = location
+            return True
         at = f"line {first.line}" if first.file == location.file else str(first)
         self.add(location, f"duplicate {what} (first defined at {at})", hint)
+        return False
 
     def extend(self, error: CompileError) -> None:
         self.extend_all(error.diagnostics, error.more)

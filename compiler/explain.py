@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
 from compiler.errors import Location, fail
+from compiler.hints import closest
 from compiler.model import FIELDS, SPLITS, Project, Record
 from compiler.split import key_text
 
@@ -17,13 +17,11 @@ def explain(compiled: Compiled, record_id: str) -> dict[str, Any]:
     """Describe one record of a project compiled with watch=record_id and trace=True
     (pipeline.explain_record runs it); raises when there is no such id."""
     if compiled.watched is None:
-        close = difflib.get_close_matches(
-            record_id, map(compiled.ids, range(len(compiled.ids))), n=1, cutoff=0.5
-        )
+        close = closest(record_id, map(compiled.ids, range(len(compiled.ids))), cutoff=0.5)
         raise fail(
             Location(""),
             f"no record with id {record_id!r}",
-            f"did you mean {close[0]!r}?"
+            f"did you mean {close!r}?"
             if close
             else "kept records are the ids of "
             'build/*.jsonl; dropped ones are listed under "dropped" in '

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import errno
 import hashlib
 import os
 import posixpath
 import stat
 from pathlib import Path
+
+from compiler.hints import closest
 
 SPEC_FILE_LIMIT = 4 * 1024 * 1024
 DATA_FILE_LIMIT = 64 * 1024 * 1024
@@ -289,5 +290,5 @@ def _similar_file(real: str, relpath: str) -> str:
             names = sorted(e.name for e in entries if e.is_file(follow_symlinks=False))
     except OSError:
         return ""
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    return f"did you mean {(folder + '/' if folder else '') + close[0]!r}?" if close else ""
+    close = closest(name, names)
+    return f"did you mean {(folder + '/' if folder else '') + close!r}?" if close else ""

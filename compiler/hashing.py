@@ -11,6 +11,11 @@ from compiler import __version__
 
 ID_TAIL = b"]]"
 
+# Nothing in the build calls keyed, record_id or digest: they are the reference definitions of
+# the keyed numbers, the record ids and the duplicate digests (docs/determinism.md). The build
+# uses the faster forms that follow each (keyed_text, keyed_prefix and keyed_last; id_head,
+# id_fragment and id_numbers; record_digests), and the tests check that they give the same.
+
 
 def keyed(seed: int, *parts: str) -> int:
     """A 64-bit number determined by the seed and the parts, the same on every machine."""

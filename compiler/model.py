@@ -45,10 +45,9 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """specs/dataset.yaml, with every default filled in."""
+    """specs/dataset.yaml, with every default filled in (its description is for readers only)."""
 
     name: str
-    description: str
     seed: int
     split: SplitConfig
     limits: Limits

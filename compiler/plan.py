@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from compiler.catalogue import items_of, value_at
 from compiler.errors import Collector, CompileError
 from compiler.model import Project, Rule
 from compiler.render import Renderer, compile_expression, compile_template
-from compiler.resolve import items_of
 
 
 @dataclass(frozen=True)
@@ -107,14 +107,7 @@ def _size_bound(rule: Rule) -> tuple[int, list[str]]:
 
 
 def _members_static(value: Any, path: tuple[str, ...]) -> list[Any]:
-    for part in path:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return []
-    items = items_of(value)
+    items = items_of(value_at(value, path))
     return [item.value for item in items] if items else []
 
 

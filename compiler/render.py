@@ -5,19 +5,18 @@ from __future__ import annotations
 import re
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 
-from compiler.budget import CLOCK, LIMITS, OverBudget
+from compiler.budget import CLOCK, LIMITS, MAX_STRING, OverBudget
 from compiler.errors import CompileError, Diagnostic, Location, fail
 from compiler.model import Template
-from compiler.sandbox import ENV, MAX_STRING
-
-__all__ = ["ENV", "MAX_STRING", "Renderer", "compile_expression", "compile_template"]
+from compiler.sandbox import ENV
 
 Renderer = Callable[[dict[str, Any]], str]
+T = TypeVar("T")
 
 
 def template_location(tpl: Template, line: int, column: int = 0) -> Location:
@@ -43,39 +42,64 @@ def _column_of(tpl: Template, line: int, needle: str) -> int:
     return 0
 
 
-def compile_template(tpl: Template, what: str) -> Renderer:
-    """Compile a template; syntax errors point into the spec file."""
+def _parsed(tpl: Template, what: str, parse: Callable[[str], T], kind: str, hint: str) -> T:
+    """parse(tpl.text), its syntax errors pointing into the spec file."""
     try:
-        compiled = ENV.from_string(tpl.text)
-        tree = ENV.parse(tpl.text)
+        return parse(tpl.text)
     except TemplateSyntaxError as exc:
         raise fail(
             template_location(tpl, exc.lineno or 1),
-            f"template syntax error in {what}: {exc.message}",
-            "see https://jinja.palletsprojects.com/templates/ for the syntax",
+            f"{kind} syntax error in {what}: {exc.message}",
+            hint,
         ) from None
-    fast = _fast_parts(tree)
 
-    def slow(context: dict[str, Any]) -> str:
-        chunks, size = [], 0
+
+def _budgeted(
+    tpl: Template, what: str, run: Callable[[dict[str, Any]], T], expression: bool = False
+) -> Callable[[dict[str, Any]], T]:
+    """run, under the CPU clock, its failures turned into errors that point into the spec."""
+
+    def guarded(context: dict[str, Any]) -> T:
         rendering = CLOCK.rendering
         try:
             CLOCK.rendering = True  # the CPU clock may raise OverBudget from here ...
-            for chunk in compiled.generate(context):
-                size += len(chunk)
-                if size > MAX_STRING:
-                    raise SecurityError(f"output is longer than {MAX_STRING} characters")
-                chunks.append(chunk)
+            result = run(context)
             CLOCK.rendering = rendering  # ... to here, always inside the try
         except (OverBudget, MemoryError) as exc:
             CLOCK.rendering = rendering
-            chunks.clear()
+            # The traceback holds run's frame, and with it what run had made: let it go
+            # before anything new is allocated.
+            exc.__traceback__ = None
             raise OverBudgetError(tpl, what, exc) from None
         except Exception as exc:
             CLOCK.rendering = rendering
-            raise render_error(tpl, what, exc) from None
+            raise render_error(tpl, what, exc, expression) from None
+        return result
+
+    return guarded
+
+
+def compile_template(tpl: Template, what: str) -> Renderer:
+    """Compile a template; syntax errors point into the spec file."""
+    compiled, tree = _parsed(
+        tpl,
+        what,
+        lambda text: (ENV.from_string(text), ENV.parse(text)),
+        "template",
+        "see https://jinja.palletsprojects.com/templates/ for the syntax",
+    )
+
+    def generate(context: dict[str, Any]) -> str:
+        chunks, size = [], 0
+        for chunk in compiled.generate(context):
+            size += len(chunk)
+            if size > MAX_STRING:
+                raise SecurityError(f"output is longer than {MAX_STRING} characters")
+            chunks.append(chunk)
         return "".join(chunks)
 
+    slow = _budgeted(tpl, what, generate)
+    fast = _fast_parts(tree)
     if fast is None:
         return slow
     return _fast_renderer(fast, slow)
@@ -95,31 +119,15 @@ def literal_text(tpl: Template) -> str | None:
     return "".join(fast)
 
 
-def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], Any]:
-    try:
-        expression = ENV.compile_expression(tpl.text, undefined_to_none=False)
-    except TemplateSyntaxError as exc:
-        raise fail(
-            template_location(tpl, exc.lineno or 1),
-            f"expression syntax error in {what}: {exc.message}",
-            "a when is one Jinja expression, like example.lang == 'python'",
-        ) from None
-
-    def evaluate(context: dict[str, Any]) -> bool:
-        rendering = CLOCK.rendering
-        try:
-            CLOCK.rendering = True
-            keep = bool(expression(**context))
-            CLOCK.rendering = rendering
-        except (OverBudget, MemoryError) as exc:
-            CLOCK.rendering = rendering
-            raise OverBudgetError(tpl, what, exc) from None
-        except Exception as exc:
-            CLOCK.rendering = rendering
-            raise render_error(tpl, what, exc, expression=True) from None
-        return keep
-
-    return evaluate
+def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], bool]:
+    expression = _parsed(
+        tpl,
+        what,
+        lambda text: ENV.compile_expression(text, undefined_to_none=False),
+        "expression",
+        "a when is one Jinja expression, like example.lang == 'python'",
+    )
+    return _budgeted(tpl, what, lambda context: bool(expression(**context)), expression=True)
 
 
 class OverBudgetError(CompileError):

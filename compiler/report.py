@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from compiler.diff import Diff
+from compiler.diff import Change, Diff
 from compiler.errors import showable
 
 SHOWN = 200
@@ -64,11 +64,7 @@ def diff_text(result: Diff) -> str:
     if result.changed:
         lines.append("changed:")
         for change in result.changed[:SHOWN]:
-            where = (
-                change.new_split
-                if change.old_split == change.new_split
-                else f"{change.old_split} -> {change.new_split}"
-            )
+            where = _split_of(change, "->")
             lines.append(click.style(f"  ~ {showable(change.id)} [{where}]", fg="yellow"))
             for name, old, new in change.fields:
                 lines.append(f"      {showable(name)}:")
@@ -80,6 +76,13 @@ def diff_text(result: Diff) -> str:
         lines += [f"  > {showable(i)}: {o} -> {n}" for i, o, n in result.moved[:SHOWN]]
         lines += _more(len(result.moved))
     return "\n".join(lines)
+
+
+def _split_of(change: Change, arrow: str) -> str:
+    """The changed record's split, or both when it moved."""
+    if change.old_split == change.new_split:
+        return change.new_split
+    return f"{change.old_split} {arrow} {change.new_split}"
 
 
 def _lines(value: Any) -> list[str]:
@@ -144,11 +147,7 @@ def diff_markdown(result: Diff) -> str:
     if result.changed:
         body = []
         for change in result.changed[:SHOWN]:
-            where = (
-                change.new_split
-                if change.old_split == change.new_split
-                else f"{change.old_split} → {change.new_split}"
-            )
+            where = _split_of(change, "→")
             block = []
             for name, old, new in change.fields:
                 block.append(f"@@ {showable(name)} @@")

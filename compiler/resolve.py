@@ -16,10 +16,10 @@ from compiler.catalogue import (
 )
 from compiler.configure import check_split_keys, configuration, limits_of
 from compiler.errors import Collector, CompileError, Location
+from compiler.hints import suggest
 from compiler.model import CORE_METADATA, Item, Limits, Project, Rule, Source, Template
 from compiler.rows import DataFile
 from compiler.text import check_tree, field_name
-from compiler.validate import suggest
 from compiler.yamldoc import Document
 
 RESERVED_NAMES = (
@@ -97,15 +97,14 @@ def resolve(
     for doc in task_docs:
         task = doc.data["task"]
         check_file_name(doc, "task", "task name", errors)
-        if task in tasks_seen:
-            errors.duplicate(
-                doc.at(("task",)),
-                f"task {task!r}",
-                tasks_seen[task],
-                "specs/tasks/<task>.yaml and .yml name the same task: keep one",
-            )
+        if not errors.first_definition(
+            tasks_seen,
+            task,
+            doc.at(("task",)),
+            f"task {task!r}",
+            "specs/tasks/<task>.yaml and .yml name the same task: keep one",
+        ):
             continue
-        tasks_seen[task] = doc.at(("task",))
         local = collections_of(doc, errors)
         scope = _Scope(brand_items, context_items, {**global_collections, **local}, data_files)
         limits = limits_of(config.limits, doc.data.get("limits", {}), doc, ("limits",), errors)
@@ -114,16 +113,14 @@ def resolve(
         extra_keys.update(defaults)
         ids: dict[str, Location] = {}
         for r, rule_data in enumerate(doc.data["rules"]):
-            where = doc.at(("rules", r, "id"))
-            if rule_data["id"] in ids:
-                errors.duplicate(
-                    where,
-                    f"rule id {rule_data['id']!r} in task {task!r}",
-                    ids[rule_data["id"]],
-                    "rule ids name records: give each rule its own id",
-                )
+            if not errors.first_definition(
+                ids,
+                rule_data["id"],
+                doc.at(("rules", r, "id")),
+                f"rule id {rule_data['id']!r} in task {task!r}",
+                "rule ids name records: give each rule its own id",
+            ):
                 continue
-            ids[rule_data["id"]] = where
             # A key is known when a rule declares it, whether or not the rule resolves: one
             # failing rule must not make split keys look unknown too.
             extra_keys.update(rule_data.get("metadata", {}))

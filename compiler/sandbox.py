@@ -29,9 +29,7 @@ from compiler.bounds import (
     check_str_method,
     guarded,
 )
-from compiler.budget import MAX_MACRO_CALLS, MAX_MACRO_DEPTH, MAX_STEPS, MAX_STRING, bound_value
-
-__all__ = ["ENV", "MAX_STRING", "SpecEnvironment", "make_environment"]
+from compiler.budget import MAX_MACRO_CALLS, MAX_MACRO_DEPTH, bound_value
 
 
 def _bullets(value: Any) -> str:
@@ -169,9 +167,6 @@ _METHODS: tuple[tuple[type | tuple[type, ...], frozenset[str]], ...] = (
     ((list, tuple, range), frozenset(["index", "count"])),
     ((int, float, complex, bytes, bytearray, set, frozenset), frozenset(["is_integer"])),
 )
-
-
-MAX_LOOP_STEPS = MAX_STEPS
 
 
 class _Bounded(NodeTransformer):

@@ -95,11 +95,15 @@ def refused_strings(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, bool,
             stack.extend(((*where, i), item) for i, item in enumerate(node))
 
 
-def field_name(path: Path_) -> str:
+def dotted(path: Path_) -> str:
     """rules[0].metadata.lang: a path as the schema messages write it."""
-    names = [shown(p) if isinstance(p, str) and not p.isidentifier() else p for p in path]
-    text = ".".join(str(n) if isinstance(n, str) else f"[{n}]" for n in names)
+    text = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path)
     return text.replace(".[", "[") or "the file"
+
+
+def field_name(path: Path_) -> str:
+    """dotted(path), with the keys that are not identifiers quoted and escaped."""
+    return dotted([shown(p) if isinstance(p, str) and not p.isidentifier() else p for p in path])
 
 
 def check_tree(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -14,6 +14,8 @@ import jsonschema
 from referencing import Registry, Resource
 
 from compiler.errors import CompileError, Diagnostic
+from compiler.hints import closest, suggest
+from compiler.text import dotted
 from compiler.yamldoc import Document
 
 KINDS = ("dataset", "brand", "contexts", "task")
@@ -82,32 +84,23 @@ def validator(kind: str) -> jsonschema.Validator:
     return _Validator(schema, registry=registry)
 
 
+# In YAML's words; bool before int, which it is a subclass of.
+_TYPE_NAMES = (
+    (type(None), "null"),
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "list"),
+    (dict, "mapping"),
+)
+
+
 def type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "mapping"
+    for kind, name in _TYPE_NAMES:
+        if isinstance(value, kind):
+            return name
     return type(value).__name__
-
-
-def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    """A 'did you mean' hint, or the list of what is allowed."""
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    if choices:
-        return "expected one of: " + ", ".join(sorted(choices))
-    return ""
 
 
 def a_type(value: Any) -> str:
@@ -172,15 +165,10 @@ def _misspelled_required(errors: list[jsonschema.ValidationError]) -> set[tuple[
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = tuple(error.schema.get("properties", {}))
             for key in _unknown_keys(error):
-                close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
-                if close:
-                    found.add((tuple(error.absolute_path), close[0]))
+                close = closest(key, allowed)
+                if close is not None:
+                    found.add((tuple(error.absolute_path), close))
     return found
-
-
-def _field(path: tuple) -> str:
-    names = [str(p) if isinstance(p, str) else f"[{p}]" for p in path]
-    return ".".join(names).replace(".[", "[") or "the file"
 
 
 def _name_hint(value: str, usual: str, pattern: str = IDENT) -> str:
@@ -194,147 +182,174 @@ def _name_hint(value: str, usual: str, pattern: str = IDENT) -> str:
     return usual
 
 
+@dataclass(frozen=True)
+class _Violation:
+    """One schema error, with what its message needs: the field's name and position."""
+
+    doc: Document
+    error: jsonschema.ValidationError
+    path: tuple
+    schema: dict
+    what: str
+    value: Any
+
+    def report(self, message: str, hint: str) -> list[Diagnostic]:
+        return [Diagnostic(self.doc.at(self.path), message, hint)]
+
+
 def _diagnose(doc: Document, error: jsonschema.ValidationError) -> list[Diagnostic]:
-    path = tuple(error.absolute_path)
-    where = doc.at(path)
+    path, value = tuple(error.absolute_path), error.instance
     schema = error.schema if isinstance(error.schema, dict) else {}
-    instance = error.instance
-    what = _field(path)
-    if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
-        # jsonschema reports a bad key at its mapping's path: point at the key itself.
-        return [
-            Diagnostic(
-                doc.at((*path, instance), key=True),
-                f"{instance!r} is not a valid name in {what}",
-                _name_hint(
-                    instance,
-                    "use lowercase letters, digits and '_' (starting with a letter or "
-                    "digit), at most 64 characters",
-                ),
-            )
-        ]
-    if error.validator == "additionalProperties" and isinstance(instance, dict):
-        allowed = tuple(schema.get("properties", {}))
-        scope = f" in {what}" if path else ""
-        return [
-            Diagnostic(
-                doc.at((*path, key), key=True), f"unknown key {key!r}{scope}", suggest(key, allowed)
-            )
-            for key in _unknown_keys(error)
-        ]
-    if error.validator == "required":
-        scope = f" in {what}" if path else ""
-        key = _missing_key(error)
-        return [
-            Diagnostic(
-                where,
-                f"missing required key {key!r}{scope}",
-                f"add '{key}: …' to {what if path else 'the top of the file'}",
-            )
-        ]
-    if error.validator == "type":
-        expected = schema.get("type")
-        names = expected if isinstance(expected, list) else [expected]
-        wanted = " or ".join(
-            {"object": "mapping", "array": "list"}.get(str(n), str(n)) for n in names
-        )
-        article = "an" if wanted[0] in "aeiou" else "a"
-        if instance is None and doc.plain(path) == "":
-            return [
-                Diagnostic(where, f"{what} has no value", f"write {article} {wanted} after the ':'")
-            ]
-        message = f"{what} must be {article} {wanted}, not {a_type(instance)}"
-        hint = quote_hint(doc, path, wanted)
-        if path and path[-1] == "each" and isinstance(instance, list):
-            hint = "name each list: each: {brand: brands, topic: topics}"
-        if not hint and names == ["array"] and isinstance(instance, (str, int, float)):
-            text = doc.plain(path) or json.dumps(instance, ensure_ascii=False)
-            hint = f"write a list, even of one item: [{text}]"
-        return [Diagnostic(where, message, hint or _type_hint(names, instance, path))]
-    if error.validator == "pattern":
-        if schema.get("pattern") == IDENT:
-            if not path or path[-1] in ("id", "task") or isinstance(path[-1], int):
-                label = "id"
-            else:
-                label = "name"
-            return [
-                Diagnostic(
-                    where,
-                    f"{instance!r} is not a valid {label} for {what}",
-                    _name_hint(
-                        instance,
-                        "use lowercase letters, digits and '_' (starting with a letter or digit)",
-                    ),
-                )
-            ]
-        if path == ("split", "group_by"):
-            return [
-                Diagnostic(
-                    where,
-                    f"{what} must be output, prompt, id or metadata.<key>, not {instance!r}",
-                    _name_hint(instance, suggest(str(instance), GROUP_BY), schema["pattern"]),
-                )
-            ]
-        return [
-            Diagnostic(
-                where,
-                f"{what}: {instance!r} does not match {schema.get('pattern')}",
-                "see docs/spec-language.md for the values this key takes",
-            )
-        ]
-    if error.validator == "enum":
-        choices = [str(c) for c in schema.get("enum", [])]
-        return [
-            Diagnostic(
-                where,
-                f"{what} must be one of {', '.join(choices)}, not {instance!r}",
-                suggest(str(instance), choices),
-            )
-        ]
-    if error.validator == "anyOf" and path and path[-2:-1] == ("each",):
-        return [
-            Diagnostic(
-                where,
-                f"{what} is not a collection",
-                "write a name (brands, contexts, a collection, item.field), a list, "
-                "a mapping, or {file: data/FILE.jsonl}",
-            )
-        ]
-    if error.validator in ("minimum", "maximum"):
-        bound = schema.get(error.validator)
-        word = "at least" if error.validator == "minimum" else "at most"
-        return [
-            Diagnostic(
-                where,
-                f"{what} must be {word} {bound}, not {instance!r}",
-                _range_hint(schema.get("minimum"), schema.get("maximum")),
-            )
-        ]
-    if error.validator == "maxLength":
-        return [
-            Diagnostic(
-                where,
-                f"{what} must be at most {schema.get('maxLength')} characters "
-                f"long, not {len(instance)}",
-                f"shorten it to {schema.get('maxLength')} characters or fewer",
-            )
-        ]
-    if error.validator == "minLength":
-        hint = "write some text, or remove the key where it is optional"
-        return [Diagnostic(where, f"{what} must not be empty", hint)]
-    if error.validator == "minItems":
-        return [
-            Diagnostic(
-                where,
-                f"{what} must not be an empty list",
-                "give it at least one item",
-            )
-        ]
+    found = _Violation(doc, error, path, schema, dotted(path), value)
+    # A bad key is reported by the validator that checked it, under propertyNames.
+    bad_key = "propertyNames" in error.absolute_schema_path and isinstance(value, str)
+    return _EXPLAIN.get("propertyNames" if bad_key else str(error.validator), _other)(found)
+
+
+def _bad_key(found: _Violation) -> list[Diagnostic]:
+    # jsonschema reports a bad key at its mapping's path: point at the key itself.
+    key = found.value
+    usual = "use lowercase letters, digits and '_' (starting with a letter or digit), at most 64"
     return [
         Diagnostic(
-            where, f"{what}: {error.message}", "see docs/spec-language.md for what this key takes"
+            found.doc.at((*found.path, key), key=True),
+            f"{key!r} is not a valid name in {found.what}",
+            _name_hint(key, usual + " characters"),
         )
     ]
+
+
+def _unknown(found: _Violation) -> list[Diagnostic]:
+    if not isinstance(found.value, dict):
+        return _other(found)
+    allowed = tuple(found.schema.get("properties", {}))
+    scope = f" in {found.what}" if found.path else ""
+    return [
+        Diagnostic(
+            found.doc.at((*found.path, key), key=True),
+            f"unknown key {key!r}{scope}",
+            suggest(key, allowed),
+        )
+        for key in _unknown_keys(found.error)
+    ]
+
+
+def _missing(found: _Violation) -> list[Diagnostic]:
+    scope = f" in {found.what}" if found.path else ""
+    key = _missing_key(found.error)
+    return found.report(
+        f"missing required key {key!r}{scope}",
+        f"add '{key}: …' to {found.what if found.path else 'the top of the file'}",
+    )
+
+
+def _wrong_type(found: _Violation) -> list[Diagnostic]:
+    doc, path, value, what = found.doc, found.path, found.value, found.what
+    expected = found.schema.get("type")
+    names = expected if isinstance(expected, list) else [expected]
+    wanted = " or ".join({"object": "mapping", "array": "list"}.get(str(n), str(n)) for n in names)
+    article = "an" if wanted[0] in "aeiou" else "a"
+    if value is None and doc.plain(path) == "":
+        return found.report(f"{what} has no value", f"write {article} {wanted} after the ':'")
+    hint = quote_hint(doc, path, wanted)
+    if path and path[-1] == "each" and isinstance(value, list):
+        hint = "name each list: each: {brand: brands, topic: topics}"
+    if not hint and names == ["array"] and isinstance(value, (str, int, float)):
+        text = doc.plain(path) or json.dumps(value, ensure_ascii=False)
+        hint = f"write a list, even of one item: [{text}]"
+    return found.report(
+        f"{what} must be {article} {wanted}, not {a_type(value)}",
+        hint or _type_hint(names, value, path),
+    )
+
+
+def _no_match(found: _Violation) -> list[Diagnostic]:
+    path, value, what, pattern = found.path, found.value, found.what, found.schema.get("pattern")
+    if pattern == IDENT:
+        if not path or path[-1] in ("id", "task") or isinstance(path[-1], int):
+            label = "id"
+        else:
+            label = "name"
+        return found.report(
+            f"{value!r} is not a valid {label} for {what}",
+            _name_hint(
+                value, "use lowercase letters, digits and '_' (starting with a letter or digit)"
+            ),
+        )
+    if path == ("split", "group_by"):
+        return found.report(
+            f"{what} must be output, prompt, id or metadata.<key>, not {value!r}",
+            _name_hint(value, suggest(str(value), GROUP_BY), found.schema["pattern"]),
+        )
+    return found.report(
+        f"{what}: {value!r} does not match {pattern}",
+        "see docs/spec-language.md for the values this key takes",
+    )
+
+
+def _not_allowed(found: _Violation) -> list[Diagnostic]:
+    choices = [str(c) for c in found.schema.get("enum", [])]
+    return found.report(
+        f"{found.what} must be one of {', '.join(choices)}, not {found.value!r}",
+        suggest(str(found.value), choices),
+    )
+
+
+def _not_a_collection(found: _Violation) -> list[Diagnostic]:
+    if not found.path or found.path[-2:-1] != ("each",):
+        return _other(found)
+    return found.report(
+        f"{found.what} is not a collection",
+        "write a name (brands, contexts, a collection, item.field), a list, "
+        "a mapping, or {file: data/FILE.jsonl}",
+    )
+
+
+def _out_of_range(found: _Violation) -> list[Diagnostic]:
+    bound = found.schema.get(found.error.validator)
+    word = "at least" if found.error.validator == "minimum" else "at most"
+    return found.report(
+        f"{found.what} must be {word} {bound}, not {found.value!r}",
+        _range_hint(found.schema.get("minimum"), found.schema.get("maximum")),
+    )
+
+
+def _too_long(found: _Violation) -> list[Diagnostic]:
+    most = found.schema.get("maxLength")
+    return found.report(
+        f"{found.what} must be at most {most} characters long, not {len(found.value)}",
+        f"shorten it to {most} characters or fewer",
+    )
+
+
+def _other(found: _Violation) -> list[Diagnostic]:
+    return found.report(
+        f"{found.what}: {found.error.message}",
+        "see docs/spec-language.md for what this key takes",
+    )
+
+
+# The validator that failed (jsonschema's name for the schema keyword) -> its explanation;
+# _other explains the rest.
+_EXPLAIN: dict[str, Callable[[_Violation], list[Diagnostic]]] = {
+    "propertyNames": _bad_key,
+    "additionalProperties": _unknown,
+    "required": _missing,
+    "type": _wrong_type,
+    "pattern": _no_match,
+    "enum": _not_allowed,
+    "anyOf": _not_a_collection,
+    "minimum": _out_of_range,
+    "maximum": _out_of_range,
+    "maxLength": _too_long,
+    "minLength": lambda found: found.report(
+        f"{found.what} must not be empty",
+        "write some text, or remove the key where it is optional",
+    ),
+    "minItems": lambda found: found.report(
+        f"{found.what} must not be an empty list", "give it at least one item"
+    ),
+}
 
 
 _TYPE_HINTS = {

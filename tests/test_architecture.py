@@ -16,6 +16,7 @@ RANK = {
     "model": 0,
     "hashing": 0,
     "text": 0,
+    "hints": 0,  # pure: did-you-mean hints, for every stage and the file gate
     "files": 0,
     "uptodate": 1,  # reads the spec seed with load's guarded loader
     "yamlerrors": 1,
@@ -77,6 +78,7 @@ PURE = (
     "model",
     "errors",
     "text",
+    "hints",
 )
 FORBIDDEN_IN_CORE = {"os", "subprocess", "time", "datetime", "random", "socket", "shutil"}
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))

@@ -1,4 +1,4 @@
-"""The error type: pickling across processes, the Collector's limit and the count shown."""
+"""The error type: pickling across processes, the Collector's limit and the count shown; hints."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from compiler import cli
 from compiler.errors import Collector, CompileError, Diagnostic, Location, fail
+from compiler.hints import closest, suggest
 
 
 def test_compile_error_survives_pickling() -> None:
@@ -60,3 +61,29 @@ def test_fail_makes_one_diagnostic() -> None:
     error = fail(Location("specs/dataset.yaml", 2, 7), "bad seed", "write a number")
     assert error.render() == "specs/dataset.yaml:2:7: error: bad seed\n  hint: write a number"
     assert error.more == 0
+
+
+def test_first_definition_reports_each_later_one() -> None:
+    errors, seen = Collector(), {}
+    here, there = Location("a.yaml", 2, 5), Location("b.yaml", 4, 1)
+    assert errors.first_definition(seen, "x", here, "id 'x'", "rename one")
+    assert not errors.first_definition(seen, "x", Location("a.yaml", 9, 5), "id 'x'", "rename one")
+    assert errors.first_definition(seen, "y", there, "id 'y'", "rename one")
+    assert not errors.first_definition(seen, "y", here, "id 'y'", "rename one")
+    assert seen == {"x": here, "y": there}
+    assert [d.render() for d in errors.diagnostics] == [
+        "a.yaml:9:5: error: duplicate id 'x' (first defined at line 2)\n  hint: rename one",
+        "a.yaml:2:5: error: duplicate id 'y' (first defined at b.yaml:4:1)\n  hint: rename one",
+    ]
+
+
+def test_hints_do_not_depend_on_the_order_of_the_choices() -> None:
+    choices = ["brand", "brands", "bland", "contexts", "topic"]
+    for order in (choices, choices[::-1], sorted(choices)):
+        assert closest("brnds", order) == "brands"
+        assert closest("bran", order) == "brand"
+        assert suggest("contxts", order) == "did you mean 'contexts'?"
+    assert closest("zzz", choices) is None
+    assert closest("tpic", ["topic"], cutoff=0.9) is None
+    assert suggest("zzz", ("b", "a")) == "expected one of: a, b"
+    assert suggest("zzz", ()) == ""

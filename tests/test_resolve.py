@@ -58,7 +58,6 @@ def test_defaults_fill_the_configuration() -> None:
 
     assert project.config == Config(
         name="unit",
-        description="",
         seed=7,
         split=SplitConfig(
             method="stratified",
