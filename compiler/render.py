@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes
@@ -13,11 +14,29 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from compiler.budget import CLOCK, LIMITS, OverBudget
 from compiler.errors import CompileError, Diagnostic, Location, fail
 from compiler.model import Template
-from compiler.sandbox import ENV, MAX_STRING
+from compiler.sandbox import ENV, MAX_STRING, NULL_TEXT
+from compiler.validate import closest
 
-__all__ = ["ENV", "MAX_STRING", "Renderer", "compile_expression", "compile_template"]
+__all__ = [
+    "ENV",
+    "MAX_STRING",
+    "Renderer",
+    "Scope",
+    "UndefinedKey",
+    "compile_expression",
+    "compile_template",
+]
 
 Renderer = Callable[[dict[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The names a template sees, and why it cannot see other names of its rule (a pick that
+    is chosen after it): what an undefined name is compared with."""
+
+    names: tuple[str, ...] = ()
+    unseen: tuple[tuple[str, str], ...] = ()
 
 
 def template_location(tpl: Template, line: int, column: int = 0) -> Location:
@@ -43,8 +62,13 @@ def _column_of(tpl: Template, line: int, needle: str) -> int:
     return 0
 
 
-def compile_template(tpl: Template, what: str) -> Renderer:
-    """Compile a template; syntax errors point into the spec file."""
+def compile_template(
+    tpl: Template, what: str, scope: Scope = Scope(), nullable: bool = False
+) -> Renderer:
+    """Compile a template; syntax errors point into the spec file.
+
+    A nullable (metadata) template that renders only `{{ null }}` returns None.
+    """
     try:
         compiled = ENV.from_string(tpl.text)
         tree = ENV.parse(tpl.text)
@@ -73,12 +97,39 @@ def compile_template(tpl: Template, what: str) -> Renderer:
             raise OverBudgetError(tpl, what, exc) from None
         except Exception as exc:
             CLOCK.rendering = rendering
-            raise render_error(tpl, what, exc) from None
-        return "".join(chunks)
+            raise render_error(tpl, what, exc, scope) from None
+        text = "".join(chunks)
+        if NULL_TEXT in text:
+            if nullable and text.strip() == NULL_TEXT:
+                return None
+            raise _null_in_text(tpl, what, nullable)
+        return text
 
     if fast is None:
         return slow
     return _fast_renderer(fast, slow)
+
+
+def _null_in_text(tpl: Template, what: str, nullable: bool) -> CompileError:
+    found = re.search(r"\bnull\b", tpl.text)
+    line, column = 1, 0
+    if found:
+        before = tpl.text[: found.start()]
+        line, column = before.count("\n") + 1, found.start() - (before.rfind("\n") + 1)
+    where = template_location(tpl, line, column)
+    if nullable:
+        return fail(
+            where,
+            f"{what} renders null inside a longer text",
+            "null makes a metadata field null only as its whole value, as in "
+            "{{ x | default(null) }}: remove the text around it",
+        )
+    return fail(
+        where,
+        f"{what} renders null, but only a metadata field can be null",
+        "instruction, input, output and picks are text: use a text instead, "
+        "e.g. | default('') for | default(null)",
+    )
 
 
 def literal_text(tpl: Template) -> str | None:
@@ -95,7 +146,9 @@ def literal_text(tpl: Template) -> str | None:
     return "".join(fast)
 
 
-def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], Any]:
+def compile_expression(
+    tpl: Template, what: str, scope: Scope = Scope()
+) -> Callable[[dict[str, Any]], Any]:
     try:
         expression = ENV.compile_expression(tpl.text, undefined_to_none=False)
     except TemplateSyntaxError as exc:
@@ -116,7 +169,7 @@ def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], A
             raise OverBudgetError(tpl, what, exc) from None
         except Exception as exc:
             CLOCK.rendering = rendering
-            raise render_error(tpl, what, exc, expression=True) from None
+            raise render_error(tpl, what, exc, scope, expression=True) from None
         return keep
 
     return evaluate
@@ -229,7 +282,7 @@ def _fast_parts(tree: nodes.Template) -> list[str | tuple[str, ...]] | None:
 
 
 def render_error(
-    tpl: Template, what: str, exc: BaseException, expression: bool = False
+    tpl: Template, what: str, exc: BaseException, scope: Scope = Scope(), expression: bool = False
 ) -> CompileError:
     """A template failure as a positioned error in the spec file.
 
@@ -242,7 +295,7 @@ def render_error(
         if frame.f_code.co_filename == "<template>" and not expression:
             line = lineno
     if isinstance(exc, UndefinedError):
-        return _undefined(tpl, what, line, str(exc))
+        return _undefined(tpl, what, line, str(exc), scope)
     if isinstance(exc, SecurityError):
         names = re.findall(r"'([^']*)'", str(exc))
         where = template_location(tpl, line, _column_of(tpl, line, names[0] if names else ""))
@@ -284,7 +337,20 @@ _NO_ATTRIBUTE = re.compile(r"'(\w+) object' has no attribute '([^']*)'")
 _NAME_HINT = "check the spelling; a template sees its each and pick names, keys, task and rule"
 
 
-def _undefined(tpl: Template, what: str, line: int, message: str) -> CompileError:
+def _name_hint(name: str, scope: Scope) -> str:
+    """Did you mean one of the names the template sees; or why it cannot see this one."""
+    unseen = dict(scope.unseen)
+    if name in unseen:
+        return unseen[name]
+    close = closest(name, scope.names)
+    if close:
+        return f"did you mean {close!r}?"
+    if scope.names:
+        return "check the spelling; this template sees " + ", ".join(scope.names)
+    return _NAME_HINT
+
+
+def _undefined(tpl: Template, what: str, line: int, message: str, scope: Scope) -> CompileError:
     """Name the undefined variable or key, and point at it in the template text."""
     missing = _NO_ATTRIBUTE.fullmatch(message)
     if missing is None:
@@ -292,7 +358,7 @@ def _undefined(tpl: Template, what: str, line: int, message: str) -> CompileErro
         needle = names[-1] if names else ""
         where = template_location(tpl, line, _column_of(tpl, line, needle))
         if message.endswith(" is undefined") and names:
-            return fail(where, f"undefined name {needle!r} in {what}", _NAME_HINT)
+            return fail(where, f"undefined name {needle!r} in {what}", _name_hint(needle, scope))
         return fail(where, f"undefined value in {what}: {message}", _NAME_HINT)
     kind, key = missing.groups()
     lines = tpl.text.split("\n")
@@ -303,13 +369,62 @@ def _undefined(tpl: Template, what: str, line: int, message: str) -> CompileErro
     )
     expression = f" ({chain.group()})" if chain else ""
     if kind == "dict":
-        shown = f"{chain.group() if chain else 'x.' + key} | default('')"
-        return fail(
-            where,
-            f"undefined key {key!r} in {what}{expression}",
-            "check the spelling; if only some items have it, write "
-            + (shown if what == "when" else f"{{{{ {shown} }}}}"),
-        )
+        message = f"undefined key {key!r} in {what}{expression}"
+        path = tuple(chain.group().split(".")[:-1]) if chain else ()
+        missing_key = UndefinedKey(where, what, path, key, message)
+        return missing_key if path else missing_key.with_hint(missing_key.default_hint())
     return fail(
         where, f"undefined attribute {key!r} of a {kind} value in {what}{expression}", _NAME_HINT
     )
+
+
+class UndefinedKey(CompileError):
+    """A mapping that lacks the key a template reads (`topic.level`).
+
+    The template knows only the path it read; the caller, which knows the record, its
+    bindings and their collections, finishes the message: which item lacks the key, or that
+    none has it (a typo).
+    """
+
+    def __init__(self, where: Location, what: str, path: tuple[str, ...], key: str, message: str):
+        self.where, self.what, self.path, self.key, self.message = where, what, path, key, message
+        super().__init__(Diagnostic(where, message, self.default_hint()))
+
+    def __reduce__(self) -> Any:
+        return (CompileError, (self.diagnostics, self.more))
+
+    def default_hint(self) -> str:
+        return "check the spelling; if only some items have it, write " + self._with_default()
+
+    def with_hint(self, hint: str) -> CompileError:
+        return fail(self.where, self.message, hint)
+
+    def typo(self, keys: Iterable[str], binding: str | None = None) -> CompileError:
+        """No item (of each.binding) has the key: the keys they have instead."""
+        keys = sorted(keys)
+        close = closest(self.key, keys)
+        if close:
+            return self.with_hint(f"did you mean {close!r}?")
+        shown = ", ".join(keys[:10]) + (", …" if len(keys) > 10 else "") or "none"
+        if binding:
+            return self.with_hint(
+                f"check the spelling: no item of each.{binding} has it; their keys are {shown}"
+            )
+        return self.with_hint(f"check the spelling; the keys of {'.'.join(self.path)} are {shown}")
+
+    def of_item(self, record_id: str, item: str, others: bool) -> CompileError:
+        """The item of binding path[0] bound in record_id lacks the key."""
+        name = self.path[0]
+        mapping = f"{'.'.join(self.path)} of {name}" if len(self.path) > 1 else name
+        return fail(
+            self.where,
+            f"undefined key {self.key!r} in {self.what} of record {record_id}: "
+            f"{mapping} {item!r} has no key {self.key!r}",
+            (f"other items of each.{name} have it: " if others else "")
+            + f"add it to {name} {item!r}, or write {self._with_default()}",
+        )
+
+    def _with_default(self) -> str:
+        shown = ".".join(self.path or ("x",)) + f".{self.key} | default("
+        shown += "null)" if self.what.startswith("metadata.") else "'')"
+        return shown if self.what == "when" else f"{{{{ {shown} }}}}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -100,11 +100,17 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice a typo most likely meant, if one is close enough."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """A 'did you mean' hint, or the list of what is allowed."""
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    close = closest(word, choices)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return f"did you mean {close!r}?"
     if choices:
         return "expected one of: " + ", ".join(sorted(choices))
     return ""
