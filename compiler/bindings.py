@@ -9,7 +9,7 @@ from typing import Any
 
 from compiler.budget import CLOCK, LIMITS, OverBudget
 from compiler.catalogue import items_of, value_at
-from compiler.errors import fail
+from compiler.errors import CompileError, fail
 from compiler.hashing import (
     ID_TAIL,
     format_id,
@@ -23,7 +23,7 @@ from compiler.hashing import (
 from compiler.hints import suggest
 from compiler.model import Rule, Source
 from compiler.plan import Plan
-from compiler.render import OverBudgetError
+from compiler.render import OverBudgetError, UndefinedKey
 from compiler.validate import type_name
 
 _NOWHERE = object()  # a path that leads nowhere, told apart from one that leads to null
@@ -45,6 +45,32 @@ def members_of(source: Source, bound: dict[str, Any], keys: dict[str, str]) -> t
             "each iterates over lists and mappings",
         )
     return items
+
+
+def _walk(value: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def missing_key(
+    exc: UndefinedKey, rule: Rule, context: dict[str, Any], keys: dict[str, str], record_id: str
+) -> CompileError:
+    """Which item lacks the key a template read, or, when no item of its collection has it,
+    the keys it has (a typo)."""
+    head, *rest = exc.path
+    lacking = _walk(context.get(head), tuple(rest))
+    if not isinstance(lacking, dict):
+        return CompileError(exc.diagnostics)
+    source = next((s for s in rule.sources if s.name == head), None)
+    if source is None:
+        return exc.typo(lacking)  # keys.x: the mapping of the binding keys
+    if source.kind != "items":
+        return exc.of_item(record_id, keys[head], others=False)
+    mappings = [m for i in source.items if isinstance(m := _walk(i.value, tuple(rest)), dict)]
+    if any(exc.key in mapping for mapping in mappings):
+        return exc.of_item(record_id, keys[head], others=True)
+    return exc.typo({key for mapping in mappings for key in mapping}, head)
 
 
 def _context(rule: Rule, bound: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
@@ -96,11 +122,14 @@ def bindings(plan: Plan, seed: int) -> Bindings:
     def leaf() -> None:
         if plan.when is not None:
             CLOCK.serial += 1  # the CPU budget counts per binding
+            context = _context(rule, bound, keys)
             try:
-                keep = plan.when(_context(rule, bound, keys))
-            except (OverBudgetError, OverBudget) as exc:
+                keep = plan.when(context)
+            except (OverBudgetError, OverBudget, UndefinedKey) as exc:
                 chosen = b",".join(fragment(d, indexes[d], keys[sources[d].name]) for d in by_name)
                 record = format_id(rule.task, rule.id, id_number(head + chosen + ID_TAIL))
+                if isinstance(exc, UndefinedKey):
+                    raise missing_key(exc, rule, context, keys, record) from None
                 if isinstance(exc, OverBudgetError):
                     raise exc.for_record(record) from None
                 raise fail(  # a tick that landed just as the expression ended

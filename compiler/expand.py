@@ -6,13 +6,13 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from compiler.bindings import Bindings, bindings, members_of
+from compiler.bindings import Bindings, bindings, members_of, missing_key
 from compiler.budget import CLOCK, LIMITS, OverBudget, cpu_budget
 from compiler.errors import Collector, CompileError, fail
 from compiler.hashing import format_id, keyed_text
 from compiler.model import Project, Record, Template
 from compiler.plan import Plan, plan_rules
-from compiler.render import OverBudgetError, literal_text
+from compiler.render import OverBudgetError, UndefinedKey, literal_text
 from compiler.text import describe, hint, refused_character
 
 
@@ -127,6 +127,12 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
             else:
                 bound[name], keys[name] = table[0][index], table[1][index]
         context = {**bound, "keys": keys, "task": task, "rule": rule_id}
+        try:
+            return texts_of(context, keys, record_id_)
+        except UndefinedKey as exc:
+            raise missing_key(exc, rule, context, keys, record_id_) from None
+
+    def texts_of(context: dict[str, Any], keys: dict[str, str], record_id_: str) -> Record:
         chosen = []
         for name, suffix, alternatives in picks:
             index = keyed_text(seed_text + record_id_ + suffix) % len(alternatives)
@@ -148,8 +154,10 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
         for key, renderer, constant, tpl in entries:
             if renderer is None:
                 metadata[key] = constant
+            elif (rendered := renderer(context)) is None:  # the template rendered {{ null }}
+                metadata[key] = None
             else:
-                metadata[key] = text = _clean(renderer(context))
+                metadata[key] = text = _clean(rendered)
                 _gate(text, f"metadata.{key}", record_id_, tpl)
         return Record(
             record_id_,

@@ -8,8 +8,8 @@ from typing import Any
 
 from compiler.catalogue import items_of, value_at
 from compiler.errors import Collector, CompileError
-from compiler.model import Project, Rule
-from compiler.render import Renderer, compile_expression, compile_template
+from compiler.model import Project, Rule, Template
+from compiler.render import Renderer, Scope, compile_expression, compile_template
 
 
 @dataclass(frozen=True)
@@ -28,42 +28,41 @@ class Plan:
 def _compile(rule: Rule) -> Plan:
     errors = Collector()
 
-    def attempt(make: Callable[[], Any]) -> Any:
+    def attempt(compile_: Callable[..., Any], tpl: Template | None, *args: Any) -> Any:
+        if tpl is None:
+            return None
         try:
-            return make()
+            return compile_(tpl, *args)
         except CompileError as exc:
             errors.extend(exc)
             return None
 
-    when = attempt(lambda: compile_expression(rule.when, "when")) if rule.when else None
-    picks = tuple(
-        (name, tuple(attempt(lambda t=t, n=name: compile_template(t, f"pick.{n}")) for t in alts))
-        for name, alts in rule.pick
+    # What an undefined name in a template is compared with ("did you mean").
+    each = tuple(source.name for source in rule.sources)
+    picks = tuple(name for name, _ in rule.pick)
+    every = Scope((*each, *picks, *FIXED_NAMES))
+    when = attempt(compile_expression, rule.when, "when", _before_picks(each, picks))
+    chosen = tuple(
+        (name, tuple(attempt(compile_template, t, f"pick.{name}", scope) for t in alternatives))
+        for name, alternatives in rule.pick
+        for scope in (_pick_scope(each, picks, name),)
     )
     fields = tuple(
-        (name, attempt(lambda t=tpl, n=name: compile_template(t, n)) if tpl else None)
-        for name, tpl in (
-            ("instruction", rule.instruction),
-            ("input", rule.input),
-            ("output", rule.output),
-        )
+        (name, attempt(compile_template, getattr(rule, name), name, every))
+        for name in ("instruction", "input", "output")
     )
     metadata = tuple(
-        (key, attempt(lambda t=tpl, k=key: compile_template(t, f"metadata.{k}")) if tpl else None)
+        (key, attempt(compile_template, tpl, f"metadata.{key}", every, True))
         for key, tpl in rule.metadata
     )
     extras = tuple(
-        (name, attempt(lambda t=tpl, n=name: compile_template(t, n)) if tpl else None)
-        for name, tpl in (
-            ("system", rule.system),
-            ("rejected", rule.rejected),
-            ("label", rule.label),
-        )
+        (name, attempt(compile_template, getattr(rule, name), name, every))
+        for name in ("system", "rejected", "label")
     )
     history = tuple(
         (
-            attempt(lambda t=user, i=i: compile_template(t, f"history[{i}].user")),
-            attempt(lambda t=answer, i=i: compile_template(t, f"history[{i}].assistant")),
+            attempt(compile_template, user, f"history[{i}].user", every),
+            attempt(compile_template, answer, f"history[{i}].assistant", every),
         )
         for i, (user, answer) in enumerate(rule.history)
     )
@@ -71,13 +70,39 @@ def _compile(rule: Rule) -> Plan:
     return Plan(
         rule,
         when,
-        picks,
+        chosen,
         fields,
         metadata,
         _bound_to(rule, "brands"),
         _bound_to(rule, "contexts"),
         extras,
         history,
+    )
+
+
+FIXED_NAMES = ("keys", "task", "rule")
+
+
+def _before_picks(each: tuple[str, ...], picks: tuple[str, ...]) -> Scope:
+    """`when` filters the bindings before any pick is chosen."""
+    return Scope(
+        (*each, *FIXED_NAMES),
+        tuple(
+            (p, f"when is evaluated before picks are chosen: it cannot use pick {p!r}")
+            for p in picks
+        ),
+    )
+
+
+def _pick_scope(each: tuple[str, ...], picks: tuple[str, ...], name: str) -> Scope:
+    """Picks are chosen in name order, each seeing the ones chosen before it."""
+    earlier = picks[: picks.index(name)]
+    return Scope(
+        (*each, *earlier, *FIXED_NAMES),
+        tuple(
+            (p, f"picks are chosen in name order: pick.{name} cannot use pick {p!r}")
+            for p in picks[len(earlier) :]
+        ),
     )
 
 

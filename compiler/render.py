@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from jinja2 import TemplateSyntaxError, nodes
@@ -12,11 +13,21 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from compiler.budget import CLOCK, LIMITS, MAX_STRING, OverBudget
 from compiler.errors import CompileError, Diagnostic, Location, fail
+from compiler.hints import closest
 from compiler.model import Template
-from compiler.sandbox import ENV
+from compiler.sandbox import ENV, NULL_TEXT
 
 Renderer = Callable[[dict[str, Any]], str]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The names a template sees, and why it cannot see other names of its rule (a pick that
+    is chosen after it): what an undefined name is compared with."""
+
+    names: tuple[str, ...] = ()
+    unseen: tuple[tuple[str, str], ...] = ()
 
 
 def template_location(tpl: Template, line: int, column: int = 0) -> Location:
@@ -55,7 +66,11 @@ def _parsed(tpl: Template, what: str, parse: Callable[[str], T], kind: str, hint
 
 
 def _budgeted(
-    tpl: Template, what: str, run: Callable[[dict[str, Any]], T], expression: bool = False
+    tpl: Template,
+    what: str,
+    run: Callable[[dict[str, Any]], T],
+    scope: Scope,
+    expression: bool = False,
 ) -> Callable[[dict[str, Any]], T]:
     """run, under the CPU clock, its failures turned into errors that point into the spec."""
 
@@ -73,14 +88,19 @@ def _budgeted(
             raise OverBudgetError(tpl, what, exc) from None
         except Exception as exc:
             CLOCK.rendering = rendering
-            raise render_error(tpl, what, exc, expression) from None
+            raise render_error(tpl, what, exc, scope, expression) from None
         return result
 
     return guarded
 
 
-def compile_template(tpl: Template, what: str) -> Renderer:
-    """Compile a template; syntax errors point into the spec file."""
+def compile_template(
+    tpl: Template, what: str, scope: Scope = Scope(), nullable: bool = False
+) -> Renderer:
+    """Compile a template; syntax errors point into the spec file.
+
+    A nullable (metadata) template that renders only `{{ null }}` returns None.
+    """
     compiled, tree = _parsed(
         tpl,
         what,
@@ -96,13 +116,40 @@ def compile_template(tpl: Template, what: str) -> Renderer:
             if size > MAX_STRING:
                 raise SecurityError(f"output is longer than {MAX_STRING} characters")
             chunks.append(chunk)
-        return "".join(chunks)
+        text = "".join(chunks)
+        if NULL_TEXT in text:
+            if nullable and text.strip() == NULL_TEXT:
+                return None
+            raise _null_in_text(tpl, what, nullable)
+        return text
 
-    slow = _budgeted(tpl, what, generate)
+    slow = _budgeted(tpl, what, generate, scope)
     fast = _fast_parts(tree)
     if fast is None:
         return slow
     return _fast_renderer(fast, slow)
+
+
+def _null_in_text(tpl: Template, what: str, nullable: bool) -> CompileError:
+    found = re.search(r"\bnull\b", tpl.text)
+    line, column = 1, 0
+    if found:
+        before = tpl.text[: found.start()]
+        line, column = before.count("\n") + 1, found.start() - (before.rfind("\n") + 1)
+    where = template_location(tpl, line, column)
+    if nullable:
+        return fail(
+            where,
+            f"{what} renders null inside a longer text",
+            "null makes a metadata field null only as its whole value, as in "
+            "{{ x | default(null) }}: remove the text around it",
+        )
+    return fail(
+        where,
+        f"{what} renders null, but only a metadata field can be null",
+        "instruction, input, output and picks are text: use a text instead, "
+        "e.g. | default('') for | default(null)",
+    )
 
 
 def literal_text(tpl: Template) -> str | None:
@@ -119,7 +166,9 @@ def literal_text(tpl: Template) -> str | None:
     return "".join(fast)
 
 
-def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], bool]:
+def compile_expression(
+    tpl: Template, what: str, scope: Scope = Scope()
+) -> Callable[[dict[str, Any]], bool]:
     expression = _parsed(
         tpl,
         what,
@@ -127,7 +176,7 @@ def compile_expression(tpl: Template, what: str) -> Callable[[dict[str, Any]], b
         "expression",
         "a when is one Jinja expression, like example.lang == 'python'",
     )
-    return _budgeted(tpl, what, lambda context: bool(expression(**context)), expression=True)
+    return _budgeted(tpl, what, lambda context: bool(expression(**context)), scope, expression=True)
 
 
 class OverBudgetError(CompileError):
@@ -237,7 +286,7 @@ def _fast_parts(tree: nodes.Template) -> list[str | tuple[str, ...]] | None:
 
 
 def render_error(
-    tpl: Template, what: str, exc: BaseException, expression: bool = False
+    tpl: Template, what: str, exc: BaseException, scope: Scope = Scope(), expression: bool = False
 ) -> CompileError:
     """A template failure as a positioned error in the spec file.
 
@@ -250,7 +299,7 @@ def render_error(
         if frame.f_code.co_filename == "<template>" and not expression:
             line = lineno
     if isinstance(exc, UndefinedError):
-        return _undefined(tpl, what, line, str(exc))
+        return _undefined(tpl, what, line, str(exc), scope)
     if isinstance(exc, SecurityError):
         names = re.findall(r"'([^']*)'", str(exc))
         where = template_location(tpl, line, _column_of(tpl, line, names[0] if names else ""))
@@ -292,7 +341,20 @@ _NO_ATTRIBUTE = re.compile(r"'(\w+) object' has no attribute '([^']*)'")
 _NAME_HINT = "check the spelling; a template sees its each and pick names, keys, task and rule"
 
 
-def _undefined(tpl: Template, what: str, line: int, message: str) -> CompileError:
+def _name_hint(name: str, scope: Scope) -> str:
+    """Did you mean one of the names the template sees; or why it cannot see this one."""
+    unseen = dict(scope.unseen)
+    if name in unseen:
+        return unseen[name]
+    close = closest(name, scope.names)
+    if close:
+        return f"did you mean {close!r}?"
+    if scope.names:
+        return "check the spelling; this template sees " + ", ".join(scope.names)
+    return _NAME_HINT
+
+
+def _undefined(tpl: Template, what: str, line: int, message: str, scope: Scope) -> CompileError:
     """Name the undefined variable or key, and point at it in the template text."""
     missing = _NO_ATTRIBUTE.fullmatch(message)
     if missing is None:
@@ -300,7 +362,7 @@ def _undefined(tpl: Template, what: str, line: int, message: str) -> CompileErro
         needle = names[-1] if names else ""
         where = template_location(tpl, line, _column_of(tpl, line, needle))
         if message.endswith(" is undefined") and names:
-            return fail(where, f"undefined name {needle!r} in {what}", _NAME_HINT)
+            return fail(where, f"undefined name {needle!r} in {what}", _name_hint(needle, scope))
         return fail(where, f"undefined value in {what}: {message}", _NAME_HINT)
     kind, key = missing.groups()
     lines = tpl.text.split("\n")
@@ -311,13 +373,62 @@ def _undefined(tpl: Template, what: str, line: int, message: str) -> CompileErro
     )
     expression = f" ({chain.group()})" if chain else ""
     if kind == "dict":
-        shown = f"{chain.group() if chain else 'x.' + key} | default('')"
-        return fail(
-            where,
-            f"undefined key {key!r} in {what}{expression}",
-            "check the spelling; if only some items have it, write "
-            + (shown if what == "when" else f"{{{{ {shown} }}}}"),
-        )
+        message = f"undefined key {key!r} in {what}{expression}"
+        path = tuple(chain.group().split(".")[:-1]) if chain else ()
+        missing_key = UndefinedKey(where, what, path, key, message)
+        return missing_key if path else missing_key.with_hint(missing_key.default_hint())
     return fail(
         where, f"undefined attribute {key!r} of a {kind} value in {what}{expression}", _NAME_HINT
     )
+
+
+class UndefinedKey(CompileError):
+    """A mapping that lacks the key a template reads (`topic.level`).
+
+    The template knows only the path it read; the caller, which knows the record, its
+    bindings and their collections, finishes the message: which item lacks the key, or that
+    none has it (a typo).
+    """
+
+    def __init__(self, where: Location, what: str, path: tuple[str, ...], key: str, message: str):
+        self.where, self.what, self.path, self.key, self.message = where, what, path, key, message
+        super().__init__(Diagnostic(where, message, self.default_hint()))
+
+    def __reduce__(self) -> Any:
+        return (CompileError, (self.diagnostics, self.more))
+
+    def default_hint(self) -> str:
+        return "check the spelling; if only some items have it, write " + self._with_default()
+
+    def with_hint(self, hint: str) -> CompileError:
+        return fail(self.where, self.message, hint)
+
+    def typo(self, keys: Iterable[str], binding: str | None = None) -> CompileError:
+        """No item (of each.binding) has the key: the keys they have instead."""
+        keys = sorted(keys)
+        close = closest(self.key, keys)
+        if close:
+            return self.with_hint(f"did you mean {close!r}?")
+        shown = ", ".join(keys[:10]) + (", …" if len(keys) > 10 else "") or "none"
+        if binding:
+            return self.with_hint(
+                f"check the spelling: no item of each.{binding} has it; their keys are {shown}"
+            )
+        return self.with_hint(f"check the spelling; the keys of {'.'.join(self.path)} are {shown}")
+
+    def of_item(self, record_id: str, item: str, others: bool) -> CompileError:
+        """The item of binding path[0] bound in record_id lacks the key."""
+        name = self.path[0]
+        mapping = f"{'.'.join(self.path)} of {name}" if len(self.path) > 1 else name
+        return fail(
+            self.where,
+            f"undefined key {self.key!r} in {self.what} of record {record_id}: "
+            f"{mapping} {item!r} has no key {self.key!r}",
+            (f"other items of each.{name} have it: " if others else "")
+            + f"add it to {name} {item!r}, or write {self._with_default()}",
+        )
+
+    def _with_default(self) -> str:
+        shown = ".".join(self.path or ("x",)) + f".{self.key} | default("
+        shown += "null)" if self.what.startswith("metadata.") else "'')"
+        return shown if self.what == "when" else f"{{{{ {shown} }}}}"

@@ -31,6 +31,7 @@ RESERVED_NAMES = (
     "loop",
     "range",
     "dict",
+    "null",
     "self",
     "super",
     "caller",

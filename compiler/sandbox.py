@@ -31,6 +31,27 @@ from compiler.bounds import (
 )
 from compiler.budget import MAX_MACRO_CALLS, MAX_MACRO_DEPTH, bound_value
 
+# What `{{ null }}` renders: text no successful build can hold (the text gate refuses NUL),
+# so a metadata template whose whole output is this made the field null, and any other
+# text that holds it was made by writing null into text.
+NULL_TEXT = "\x00null\x00"
+
+
+class _Null:
+    """The template global `null`: a metadata template that renders only it makes the field
+    null (`{{ topic.level | default(null) }}`). It is false, and equal only to itself."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return NULL_TEXT
+
+    def __repr__(self) -> str:
+        return "null"
+
+    def __bool__(self) -> bool:
+        return False
+
 
 def _bullets(value: Any) -> str:
     return "\n".join(f"- {item}" for item in _as_list(value))
@@ -223,7 +244,13 @@ def _finalize(value: Any) -> Any:
         return value
     if callable(value):
         raise NotText("an expression renders a method, not text", "call it, or use a field")
-    if value is None or isinstance(value, (bool, dict, list, tuple)):
+    if value is None:
+        raise NotText(
+            "an expression renders None, not text",
+            "give it a text, e.g. | default('', true); "
+            "in metadata, {{ null }} makes the field null",
+        )
+    if isinstance(value, (bool, dict, list, tuple)):
         kind = {dict: "a mapping", list: "a list", tuple: "a list"}.get(type(value))
         raise NotText(
             f"an expression renders {kind or repr(value)}, not text",
@@ -246,6 +273,7 @@ def make_environment() -> SpecEnvironment:
     env.globals.pop("cycler", None)
     env.globals.pop("joiner", None)
     env.globals.pop("namespace", None)
+    env.globals["null"] = _Null()
     env.filters["bullets"] = _bullets
     env.filters["numbered"] = _numbered
     for name, function in list(env.filters.items()):

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from compiler.errors import Location, fail
-from compiler.yamlerrors import syntax_error
+from compiler.yamlerrors import syntax_error, template_slip
 
 NODE_LIMIT = 200_000
 MAX_DEPTH = 64
@@ -248,6 +248,7 @@ class _Converter:
 
     def __init__(self, doc: Document, text: str) -> None:
         self.doc = doc
+        self.text = text
         self.text_lines = _LINE_BREAK.split(text)
         self.constructor = yaml.constructor.SafeConstructor()
 
@@ -257,12 +258,27 @@ class _Converter:
     def convert(self, node: yaml.Node, path: Path_) -> Any:
         self.doc.values[path] = self._position(node)
         if isinstance(node, yaml.MappingNode):
+            self._check_template(node)
             self._check_tag(node, "tag:yaml.org,2002:map")
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             self._check_tag(node, "tag:yaml.org,2002:seq")
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
         return self._scalar(node)
+
+    def _check_template(self, node: yaml.Node, key: bool = False) -> None:
+        """`instruction: {{ ask }}` unquoted: YAML reads the template as a flow mapping."""
+        start, end = node.start_mark, node.end_mark
+        flow = isinstance(node, yaml.MappingNode) and node.flow_style
+        if flow and self.text.startswith("{{", start.index):
+            raise template_slip(
+                self.doc.path,
+                self.text_lines[start.line],
+                start.line + 1,
+                start.column,
+                self.text[start.index : end.index],
+                key,
+            )
 
     def _check_tag(self, node: yaml.Node, standard: str) -> None:
         if node.tag != standard:
@@ -302,6 +318,7 @@ class _Converter:
                     self._loc(key_node), "merge keys ('<<') are not supported", "write the keys out"
                 )
             if not isinstance(key_node, yaml.ScalarNode):
+                self._check_template(key_node, key=True)
                 kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
                 raise fail(
                     self._loc(key_node),

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from compiler.encode import encode
 from compiler.errors import CompileError
 from compiler.hashing import keyed, record_id
 from compiler.model import Record
@@ -230,3 +231,204 @@ rules:
         ("acme", "Acme makes every morning better."),
         ("zeta", "Zeta makes every morning better."),
     ]
+
+
+# --- undefined names and keys: what the template sees, which item lacks a key ----------------
+
+CHANNELS = """task: post
+description: d
+rules:
+  - id: ad
+    each:
+      channel: [instagram, tiktok]
+      topic: [{{id: coffee, name: Coffee}}, {{id: tea, name: Tea, level: expert}}]
+{extra}    instruction: "{instruction}"
+    output: "{output}"
+"""
+
+
+def error_of(instruction: str, output: str = "A long enough answer.", extra: str = "") -> str:
+    task = CHANNELS.format(instruction=instruction, output=output, extra=extra)
+    with pytest.raises(CompileError) as raised:
+        expanded({"post": task})
+    return raised.value.render()
+
+
+@pytest.mark.parametrize(
+    ("instruction", "extra", "expected"),
+    [
+        (
+            "Write for {{ chanel }}.",
+            "",
+            "8:32: error: undefined name 'chanel' in instruction\n  hint: did you mean 'channel'?",
+        ),
+        (
+            "{{ ask }}",
+            '    pick:\n      ask: ["Post on {{ chanel }}."]\n',
+            "9:25: error: undefined name 'chanel' in pick.ask\n  hint: did you mean 'channel'?",
+        ),
+        (
+            "{{ ask }} {{ xyzzy }}",
+            '    pick:\n      ask: ["Post it."]\n',
+            "10:32: error: undefined name 'xyzzy' in instruction\n"
+            "  hint: check the spelling; this template sees channel, topic, ask, keys, task, rule",
+        ),
+        (
+            "{{ ask }}",
+            '    pick:\n      ask: ["Post {{ tone }}."]\n      tone: ["calmly"]\n',
+            "9:22: error: undefined name 'tone' in pick.ask\n"
+            "  hint: picks are chosen in name order: pick.ask cannot use pick 'tone'",
+        ),
+        (
+            "{{ ask }}",
+            '    when: "ask"\n    pick:\n      ask: ["Post it."]\n',
+            "8:12: error: undefined name 'ask' in when\n"
+            "  hint: when is evaluated before picks are chosen: it cannot use pick 'ask'",
+        ),
+    ],
+    ids=["binding", "binding_in_pick", "no_close_name", "later_pick", "pick_in_when"],
+)
+def test_an_undefined_name_is_compared_with_the_names_the_template_sees(
+    instruction: str, extra: str, expected: str
+) -> None:
+    assert error_of(instruction, extra=extra) == "specs/tasks/post.yaml:" + expected
+
+
+@pytest.mark.parametrize(
+    ("instruction", "extra", "expected"),
+    [
+        (
+            "Post about {{ topic.level }} coffee.",
+            "",
+            "8:39: error: undefined key 'level' in instruction of record "
+            "post.ad.a524763a16cc36de: topic 'coffee' has no key 'level'\n"
+            "  hint: other items of each.topic have it: add it to topic 'coffee', "
+            "or write {{ topic.level | default('') }}",
+        ),
+        (
+            "Post.",
+            "    when: \"topic.level == 'expert'\"\n",
+            "8:18: error: undefined key 'level' in when of record "
+            "post.ad.a524763a16cc36de: topic 'coffee' has no key 'level'\n"
+            "  hint: other items of each.topic have it: add it to topic 'coffee', "
+            "or write topic.level | default('')",
+        ),
+    ],
+    ids=["instruction", "when"],
+)
+def test_an_item_without_a_key_others_have_is_named_with_its_record(
+    instruction: str, extra: str, expected: str
+) -> None:
+    assert error_of(instruction, extra=extra) == "specs/tasks/post.yaml:" + expected
+
+
+def test_a_key_no_item_has_is_a_typo() -> None:
+    assert error_of("Post about {{ topic.nmae }}.") == (
+        "specs/tasks/post.yaml:8:39: error: undefined key 'nmae' in instruction (topic.nmae)\n"
+        "  hint: did you mean 'name'?"
+    )
+    assert error_of("Post about {{ topic.colour }}.") == (
+        "specs/tasks/post.yaml:8:39: error: undefined key 'colour' in instruction (topic.colour)\n"
+        "  hint: check the spelling: no item of each.topic has it; their keys are id, level, name"
+    )
+    assert error_of("Post about {{ keys.topc }}.") == (
+        "specs/tasks/post.yaml:8:38: error: undefined key 'topc' in instruction (keys.topc)\n"
+        "  hint: did you mean 'topic'?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("each", "instruction", "expected"),
+    [
+        # A nested path names the mapping that lacks the key.
+        (
+            "brand: {acme: {vars: {city: Rome}}, zeta: {vars: {}}}",
+            "Post from {{ brand.vars.city }}.",
+            "7:43: error: undefined key 'city' in instruction of record "
+            "post.ad.7608d6bca136e16a: brand.vars of brand 'zeta' has no key 'city'\n"
+            "  hint: other items of each.brand have it: add it to brand 'zeta', "
+            "or write {{ brand.vars.city | default('') }}",
+        ),
+        # The members of a field binding are not listed ahead: no claim about the others.
+        (
+            "lang: {go: {ex: [{id: a, t: x}]}, py: {ex: [{id: c}]}}\n      e: lang.ex",
+            "Show {{ e.t }} in {{ keys.lang }}.",
+            "8:29: error: undefined key 't' in instruction of record "
+            "post.ad.fe8b96898c7febe7: e 'c' has no key 't'\n"
+            "  hint: add it to e 'c', or write {{ e.t | default('') }}",
+        ),
+    ],
+    ids=["nested_path", "field_binding"],
+)
+def test_the_item_that_lacks_a_key_is_named(each: str, instruction: str, expected: str) -> None:
+    task = (
+        "task: post\ndescription: d\nrules:\n  - id: ad\n    each:\n"
+        f'      {each}\n    instruction: "{instruction}"\n    output: "A long enough answer."\n'
+    )
+    with pytest.raises(CompileError) as raised:
+        expanded({"post": task})
+    assert raised.value.render() == "specs/tasks/post.yaml:" + expected
+
+
+# --- null in metadata -----------------------------------------------------------------------
+
+
+def test_null_makes_a_metadata_field_null_where_the_template_renders_only_it() -> None:
+    task = (
+        CHANNELS.format(
+            instruction="Post about {{ topic.name }} on {{ channel }}.",
+            output="A long enough answer.",
+            extra="",
+        )
+        + '    metadata:\n      level: "{{ topic.level | default(null) }}"\n'
+    )
+
+    made = expanded({"post": task})
+
+    assert sorted((r.bindings, r.metadata["level"]) for r in made) == [
+        ((("channel", "0"), ("topic", "coffee")), None),
+        ((("channel", "0"), ("topic", "tea")), "expert"),
+        ((("channel", "1"), ("topic", "coffee")), None),
+        ((("channel", "1"), ("topic", "tea")), "expert"),
+    ]
+    lines = {json.loads(encode(r))["metadata"]["level"] for r in made}
+    assert lines == {None, "expert"}
+
+
+def test_null_with_blocks_and_line_breaks_around_it_is_still_null() -> None:
+    task = CHANNELS.format(
+        instruction="Post about {{ topic.name }}.", output="An answer.", extra=""
+    )
+    task += (
+        "    metadata:\n      level: |\n"
+        "        {% if topic.level is defined %}{{ topic.level }}{% else %}\n"
+        "          {{ null }}\n"
+        "        {% endif %}\n"
+    )
+    made = expanded({"post": task})
+    assert {r.metadata["level"] for r in made} == {None, "expert"}
+
+
+@pytest.mark.parametrize(
+    ("instruction", "extra", "expected"),
+    [
+        ("{{ ask }}", '    pick:\n      ask: ["{{ null }}"]\n', "9:17: error: pick.ask"),
+        ("Post {{ 'a' ~ null }}.", "", "8:33: error: instruction"),
+    ],
+    ids=["pick", "text"],
+)
+def test_null_in_a_field_or_a_pick_is_refused(instruction: str, extra: str, expected: str) -> None:
+    assert error_of(instruction, extra=extra) == (
+        f"specs/tasks/post.yaml:{expected} renders null, but only a metadata field can be null\n"
+        "  hint: instruction, input, output and picks are text: use a text instead, "
+        "e.g. | default('') for | default(null)"
+    )
+
+
+def test_none_is_not_null() -> None:
+    """Jinja's none is what a missing value often is: an error whose hint names null."""
+    assert error_of("Post {{ none }}.") == (
+        "specs/tasks/post.yaml:8:19: error: template error in instruction: an expression renders "
+        "None, not text\n  hint: give it a text, e.g. | default('', true); in metadata, "
+        "{{ null }} makes the field null"
+    )

@@ -7,9 +7,10 @@ from fractions import Fraction
 
 import pytest
 
+from compiler.catalogue import items_of
 from compiler.errors import CompileError, Location
 from compiler.model import Config, Item, Limits, SplitConfig
-from compiler.resolve import items_of, resolve
+from compiler.resolve import resolve
 from tests.helpers import DATASET_YAML, parse_spec, project_from
 
 RULE = """  - id: {id}
