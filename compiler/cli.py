@@ -367,3 +367,33 @@ def explain(record_id: str, project: Path, seed: int | None, as_json: bool) -> N
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         click.echo(explain_text(result))
+
+
+CONVERT_FORMATS = click.Choice(["alpaca", "sharegpt", "messages"])  # convert.CONVERT_FORMATS
+
+
+@main.command()
+@click.argument("in_file", metavar="IN", type=click.Path(path_type=Path))
+@click.option("--to", "target", required=True, type=CONVERT_FORMATS, help="Format to write.")
+@click.option(
+    "--from", "source", type=CONVERT_FORMATS, help="Format of IN (default: its first row's)."
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout)."
+)
+@QUIET
+def convert(
+    in_file: Path, target: str, source: str | None, output: Path | None, quiet: bool
+) -> None:
+    """Convert a JSONL file of alpaca, sharegpt or messages rows into another of the three.
+
+    Rows keep their id, metadata and other keys; nothing is written when a row is wrong.
+    """
+    from compiler.convertfile import convert_file
+
+    if source is not None and source == target:
+        raise click.UsageError("--from and --to name the same format: nothing to convert")
+    with _sigterm_unwinds():
+        result = convert_file(in_file, target, source, output, sys.stdout.buffer)
+    if not quiet:
+        click.echo(result.summary(target, output), err=True)

@@ -153,6 +153,21 @@ def open_file(
 ) -> tuple[int, int]:
     """Open base/relpath for reading after the gate's checks: (descriptor, size)."""
     real, info = locate(base, relpath, outputs, links)
+    fd, opened = _open_regular(real, relpath, info, _OPEN_FLAGS)
+    if limit is not None and opened.st_size > limit:
+        os.close(fd)
+        raise Refused(
+            f"file is {opened.st_size} bytes, over the limit of {limit} bytes",
+            "split it into smaller files",
+        )
+    return fd, opened.st_size
+
+
+def _open_regular(
+    real: str, relpath: str, info: os.stat_result, flags: int
+) -> tuple[int, os.stat_result]:
+    """Open the regular file whose stat is info; refused when it is something else, or when
+    what was opened is no longer what was checked."""
     if stat.S_ISDIR(info.st_mode):
         raise Refused(f"expected a file, found a directory: {relpath}", "name a file")
     if not stat.S_ISREG(info.st_mode):
@@ -162,7 +177,7 @@ def open_file(
             "name an ordinary file: dsc reads no pipes, devices or sockets",
         )
     try:
-        fd = os.open(real, _OPEN_FLAGS)
+        fd = os.open(real, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # replaced by a link since the check
             raise _loop(relpath) from None
@@ -173,13 +188,22 @@ def open_file(
     ):
         os.close(fd)
         raise Refused(f"cannot read {relpath}: it changed while it was opened", "build again")
-    if limit is not None and opened.st_size > limit:
-        os.close(fd)
-        raise Refused(
-            f"file is {opened.st_size} bytes, over the limit of {limit} bytes",
-            "split it into smaller files",
-        )
-    return fd, opened.st_size
+    return fd, opened
+
+
+def open_named(path: str) -> int:
+    """Open a regular file named on the command line, not by a project: any path, links
+    followed as its user named it. A descriptor; the gate's messages name path as given."""
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise Refused(f"file not found: {path}", "check the path", missing=True) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _loop(path) from None
+        raise _unreadable(path, exc) from None
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | os.O_CLOEXEC
+    return _open_regular(path, path, info, flags)[0]
 
 
 def read_bytes(

@@ -105,6 +105,52 @@ def _json_depth_error(line: str) -> tuple[int, str] | None:
     return None
 
 
+def _invalid_line(relpath: str, number: int, line: str, exc: Exception) -> CompileError:
+    """A line that is not one JSON value a row may hold, located as precisely as it can be."""
+    if isinstance(exc, json.JSONDecodeError):
+        return fail(
+            Location(relpath, number, exc.colno),
+            f"invalid JSON: {exc.msg}",
+            "each line of a .jsonl file is one complete JSON value; strings need double quotes",
+        )
+    if isinstance(exc, _BadNumber):
+        return fail(
+            Location(relpath, number, line.find(exc.text) + 1),
+            f"invalid JSON: {exc}",
+            "write it as a string if it is meant as text",
+        )
+    if isinstance(exc, RecursionError):  # not expected after the depth check; a last resort
+        return fail(
+            Location(relpath, number, 1),
+            f"invalid JSON: lists and objects are nested more than {MAX_DEPTH} levels deep",
+            "flatten the data",
+        )
+    return fail(
+        Location(relpath, number, 1),
+        f"invalid JSON: {exc}",
+        "NaN and Infinity are not JSON, an object holds each key once, and an integer "
+        "has at most 4300 digits",
+    )
+
+
+def _too_deep(relpath: str, number: int, line: str) -> CompileError | None:
+    if line.count("[") + line.count("{") > MAX_DEPTH and (deep := _json_depth_error(line)):
+        return fail(
+            Location(relpath, number, deep[0]), f"invalid JSON: {deep[1]}", "flatten the data"
+        )
+    return None
+
+
+def json_line(relpath: str, number: int, line: str) -> Any:
+    """The value of one line of a JSONL file (not blank), refused as jsonl_rows refuses it."""
+    if deep := _too_deep(relpath, number, line):
+        raise deep
+    try:
+        return _DECODER.decode(line)
+    except (ValueError, RecursionError) as exc:
+        raise _invalid_line(relpath, number, line, exc) from None
+
+
 def jsonl_rows(relpath: str, text: str) -> tuple[Row, ...]:
     """The rows of a JSONL file, refused as soon as one is wrong or there are too many."""
     rows: list[Row] = []
@@ -117,37 +163,14 @@ def jsonl_rows(relpath: str, text: str) -> tuple[Row, ...]:
         line = found.group()
         if len(rows) == DATA_ROW_LIMIT:
             raise _too_many_rows(relpath, number)
-        if line.count("[") + line.count("{") > MAX_DEPTH and (deep := _json_depth_error(line)):
-            raise fail(
-                Location(relpath, number, deep[0]), f"invalid JSON: {deep[1]}", "flatten the data"
-            )
+        if line.count("[") + line.count("{") > MAX_DEPTH and (
+            deep := _too_deep(relpath, number, line)
+        ):
+            raise deep
         try:
-            append(Row(number, decode(line)))
-        except json.JSONDecodeError as exc:
-            raise fail(
-                Location(relpath, number, exc.colno),
-                f"invalid JSON: {exc.msg}",
-                "each line of a .jsonl file is one complete JSON value; strings need double quotes",
-            ) from None
-        except _BadNumber as exc:
-            raise fail(
-                Location(relpath, number, line.find(exc.text) + 1),
-                f"invalid JSON: {exc}",
-                "write it as a string if it is meant as text",
-            ) from None
-        except ValueError as exc:
-            raise fail(
-                Location(relpath, number, 1),
-                f"invalid JSON: {exc}",
-                "NaN and Infinity are not JSON, an object holds each key once, and an integer "
-                "has at most 4300 digits",
-            ) from None
-        except RecursionError:  # not expected after the depth check; kept as a last resort
-            raise fail(
-                Location(relpath, number, 1),
-                f"invalid JSON: lists and objects are nested more than {MAX_DEPTH} levels deep",
-                "flatten the data",
-            ) from None
+            append(Row(number, decode(line)))  # json_line's work, inline: a million lines
+        except (ValueError, RecursionError) as exc:
+            raise _invalid_line(relpath, number, line, exc) from None
     return tuple(rows)
 
 

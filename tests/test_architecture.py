@@ -37,6 +37,8 @@ RANK = {
     "stats": 8,
     "encode": 6,  # pure: a record as its JSON line
     "formats": 6,  # pure: a record's rows in each output format
+    "convert": 7,  # pure: dsc convert's rows, by the formats' definitions
+    "convertfile": 10,  # EDGE: dsc convert's files
     "stream": 9,  # pure: the per-record work of a run, indifferent to its runner
     "emit": 9,
     "parallel": 0,
@@ -72,6 +74,7 @@ PURE = (
     "explain",
     "encode",
     "formats",
+    "convert",
     "stream",
     "report",
     "hashing",
@@ -123,7 +126,18 @@ def test_core_modules_do_no_io(name: str) -> None:
 
 
 # Modules that touch the file system, processes, signals or the terminal.
-EDGE = {"files", "uptodate", "load", "emit", "parallel", "readback", "pipeline", "cli", "__main__"}
+EDGE = {
+    "files",
+    "uptodate",
+    "load",
+    "emit",
+    "parallel",
+    "readback",
+    "pipeline",
+    "convertfile",
+    "cli",
+    "__main__",
+}
 # budget arms the per-record CPU timer and memory cap: process limits around rendering, which
 # the core must reach (render and expand run inside them); it opens no file.
 ALLOWED_EDGE = {"budget"}

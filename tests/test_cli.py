@@ -14,7 +14,7 @@ from compiler.errors import Collector, CompileError, Location
 from tests.helpers import BUILD_FILES, BUILT, CONCEPTS, ROOT, UP_TO_DATE, edit, edit_concept
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["check"], ["diff"], ["explain"]])
+@pytest.mark.parametrize("command", [[], ["build"], ["check"], ["diff"], ["explain"], ["convert"]])
 def test_h_is_help(command: list[str]) -> None:
     short = CliRunner().invoke(main, [*command, "-h"])
     long = CliRunner().invoke(main, [*command, "--help"])
