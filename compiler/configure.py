@@ -56,6 +56,7 @@ def configuration(doc: Document, errors: Collector) -> Config:
         formats=tuple(data.get("formats", ["alpaca"])),
         chat_template=data.get("chat_template", "chatml"),
         card=data.get("card", {}),
+        description=data.get("description", ""),
     )
 
 

@@ -197,6 +197,15 @@ class Writer:
         for split, future in zip(SPLITS, closed, strict=True):
             self.outputs[f"{prefix}{split}.jsonl"] = future.result()
 
+    def documents(self, texts: dict[str, str]) -> dict[str, str]:
+        """Write files made whole in memory (the dataset card): every output's sha256 so far."""
+        for name, text in texts.items():
+            handle = _HashedFile(self.staging / name)
+            self.split_files.append(handle)  # closed by abort() if writing fails
+            handle.write_bytes(text.encode("utf-8"))
+            self.outputs[name] = handle.close()
+        return dict(sorted(self.outputs.items()))
+
     def finish(self, metadata: dict[str, Any]) -> None:
         """Write metadata.json, sync, and swap the staging folder in: the build is done."""
         with _open(self.staging / "metadata.json") as f:

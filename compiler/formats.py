@@ -10,11 +10,11 @@ messages/). Rows carry the record's id and metadata beside the format's own colu
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from compiler.encode import encode
-from compiler.model import Record
+from compiler.model import Record, Rule
 
 ALPACA = "alpaca"
 # Formats with one row per record an assistant should learn from (label false records are
@@ -28,6 +28,13 @@ CHAT_TEMPLATES = ("chatml", "llama3")
 # Formats whose prompt is one plain text: no system prompt, no earlier turns.
 PLAIN_FORMATS = ("prompt_completion", "preference", "kto")
 SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
+
+
+def alpaca_extras(rules: Iterable[Rule]) -> tuple[bool, bool]:
+    """Whether the Alpaca rows have a `system` and a `history` column: whether some rule has
+    a system prompt, and some rule earlier turns."""
+    rules = list(rules)
+    return any(rule.system is not None for rule in rules), any(rule.history for rule in rules)
 
 
 def user_turn(instruction: str, input: str) -> str:

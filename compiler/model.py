@@ -45,7 +45,7 @@ class SplitConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """specs/dataset.yaml, with every default filled in (its description is for readers only)."""
+    """specs/dataset.yaml, with every default filled in."""
 
     name: str
     seed: int
@@ -60,6 +60,7 @@ class Config:
     formats: tuple[str, ...] = ("alpaca",)  # the output formats, in the order declared
     chat_template: str = "chatml"  # for the text format
     card: dict[str, Any] = field(default_factory=dict)  # the card: section, as written
+    description: str = ""  # the dataset card's first paragraph
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class Project:
     rules: tuple[Rule, ...]
     metadata_keys: tuple[str, ...]
     inputs: tuple[tuple[str, str], ...]
+    card_text: str = ""  # specs/card.md: the project's own words for the dataset card
 
 
 @dataclass(frozen=True)

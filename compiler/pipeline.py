@@ -11,21 +11,24 @@ from pathlib import Path
 from typing import Any
 
 from compiler.bindings import Bindings
+from compiler.card import CardInput, card_files
 from compiler.check import Checker
 from compiler.emit import Writer, check_output_dir
 from compiler.errors import Collector, CompileError, Diagnostic, Location, fail
 from compiler.expand import expand
 from compiler.files import Refused, shown, yaml_files
-from compiler.load import load_data, load_yaml
-from compiler.model import Config, Project, Record
+from compiler.formats import alpaca_extras
+from compiler.load import SPEC_FILE_LIMIT, load_data, load_yaml, read_text
+from compiler.model import SPLITS, Config, Project, Record
 from compiler.parallel import ordered_map, usable_cpus
 from compiler.plan import Plan
 from compiler.resolve import data_file_refs, resolve
 from compiler.split import Assignment, split
-from compiler.stats import metadata_document
+from compiler.stats import format_counts, metadata_document
 from compiler.stream import RUN_RECORDS, Chunk, RecordIds, Stream
-from compiler.uptodate import CONTEXTS, DATASET
+from compiler.uptodate import CARD, CONTEXTS, DATASET
 from compiler.validate import validate
+from compiler.yamldoc import refuse_controls, sha256_text
 
 
 def load_project(root: Path, seed: int | None = None, out_dir: Path | None = None) -> Project:
@@ -73,6 +76,12 @@ def load_project(root: Path, seed: int | None = None, out_dir: Path | None = Non
     contexts = read(CONTEXTS, "contexts") if os.path.lexists(root / CONTEXTS) else None
     brands = [read(p, "brand") for p in listed("brands")]
     tasks = [read(p, "task") for p in listed("specs/tasks")]
+    card = None
+    if os.path.lexists(root / CARD):
+        try:
+            card = read_card(root, outputs)
+        except CompileError as exc:
+            errors.append(exc)
     if not errors and not tasks:
         errors.append(
             fail(
@@ -90,11 +99,25 @@ def load_project(root: Path, seed: int | None = None, out_dir: Path | None = Non
             errors.append(exc)
     _raise(errors)
     project = resolve(dataset, contexts, brands, tasks, data_files)
+    if card is not None:
+        project = _with_card(project, card)
     if seed is not None:
         project = dataclasses.replace(
             project, config=dataclasses.replace(project.config, seed=seed)
         )
     return project
+
+
+def read_card(root: Path, outputs: tuple[Path, ...] = ()) -> str:
+    """specs/card.md, the project's own text for the dataset card: an input like the specs."""
+    text = read_text(root, CARD, SPEC_FILE_LIMIT, None, outputs)
+    refuse_controls(CARD, text, "remove it: the card is Markdown text")
+    return text
+
+
+def _with_card(project: Project, text: str) -> Project:
+    inputs = tuple(sorted([*project.inputs, (CARD, sha256_text(text))]))
+    return dataclasses.replace(project, inputs=inputs, card_text=text)
 
 
 def _raise(errors: list[CompileError]) -> None:
@@ -135,6 +158,7 @@ class _Gather:
         self.output_bytes = 0  # what the kept records so far will take on disk
         # Per format, the rows each kept record has in it (0 to 2), in id order.
         self.rows = [bytearray() for _ in config.formats]
+        self.languages: set[str | None] = set()  # the kept records' `lang` values, for the card
 
     def take(self, chunk: Chunk) -> None:
         if chunk.rule in self.failed:
@@ -170,6 +194,7 @@ class _Gather:
         self.strata.extend(keep(chunk.strata))
         index = self.facet_index
         self.facet_of.extend(index.setdefault(f, len(index)) for f in keep(chunk.facets))
+        self.languages.update(keep(chunk.langs))
         lines = [list(keep(entries)) for entries in chunk.lines]  # per format
         sizes = [sum(map(len, entries)) for entries in zip(*lines, strict=True)]  # per record
         size = COPIES * sum(sizes)
@@ -231,6 +256,7 @@ class Compiled:
     ids: RecordIds
     watched: tuple[Record, str | None, int] | None  # the record, why dropped, index if kept
     rows: list[bytearray]  # per format: each kept record's number of rows in it
+    languages: set[str | None] = dataclasses.field(default_factory=set)  # `lang` values
 
 
 def compile_records(
@@ -270,6 +296,7 @@ def compile_records(
         gather.ids,
         gather.watched,
         gather.rows,
+        gather.languages,
     )
 
 
@@ -278,6 +305,23 @@ class BuildResult:
     out_dir: Path
     metadata: dict[str, Any]
     notes: tuple[str, ...] = ()
+
+
+def card_input(project: Project, compiled: Compiled) -> CardInput:
+    """What the dataset card needs beyond metadata.json: each format's rows per split."""
+    splits = compiled.assignment.splits
+    counts = [format_counts(splits, rows) for rows in compiled.rows]
+    with_system, with_history = alpaca_extras(project.rules)
+    return CardInput(
+        rows={
+            name: {split: count[split] for split in SPLITS}
+            for name, count in zip(project.config.formats, counts, strict=True)
+        },
+        languages=frozenset(v for v in compiled.languages if v is not None),
+        with_system=with_system,
+        with_history=with_history,
+        text=project.card_text,
+    )
 
 
 def build(
@@ -311,6 +355,8 @@ def build(
                 outputs,
                 result.rows,
             )
+            card = card_files(project, metadata, card_input(project, result))
+            metadata = {**metadata, "outputs": writer.documents(card)}
             writer.finish(metadata)
     except OSError as exc:
         raise fail(

@@ -18,7 +18,7 @@ from compiler.budget import record_budgets
 from compiler.check import Inspector, fingerprints
 from compiler.errors import Collector, CompileError, Diagnostic
 from compiler.expand import maker
-from compiler.formats import encoder
+from compiler.formats import alpaca_extras, encoder
 from compiler.hashing import format_id
 from compiler.model import FIELDS, Project, Record
 from compiler.plan import Plan
@@ -71,6 +71,7 @@ class Chunk:
     strata: list[tuple] = field(default_factory=list)
     facets: list[tuple] = field(default_factory=list)
     lines: list[list[bytes]] = field(default_factory=list)  # per format: each record's rows
+    langs: list[str | None] = field(default_factory=list)  # `lang` metadata (the card's language)
     watched: tuple[int, Record, str | None] | None = None
 
 
@@ -92,8 +93,7 @@ class Stream:
         self.stratum_of = _getter(split.stratify_by)
         self.facet_of = _getter(FACETS)
         config = project.config
-        with_system = any(rule.system is not None for rule in project.rules)
-        with_history = any(rule.history for rule in project.rules)
+        with_system, with_history = alpaca_extras(project.rules)
         self.encoders = [
             encoder(f, with_system, config.chat_template, with_history) for f in config.formats
         ]
@@ -139,7 +139,7 @@ class Stream:
         inspect, watch, group_by = self.inspector.inspect, self.watch, self.group_by
         stratum_of, facet_of = self.stratum_of, self.facet_of
         keys, prompts, group_keys = chunk.keys, chunk.prompts, chunk.group_keys
-        strata, facets = chunk.strata, chunk.facets
+        strata, facets, langs = chunk.strata, chunk.facets, chunk.langs
         instruction_lengths, input_lengths, output_lengths = chunk.lengths
         tuples: dict[tuple, tuple] = {}  # one object per distinct tuple: pickled once
         for offset, position in enumerate(found.order[start:stop]):
@@ -167,6 +167,7 @@ class Stream:
             strata.append(tuples.setdefault(stratum, stratum))
             facet = facet_of(meta)
             facets.append(tuples.setdefault(facet, facet))
+            langs.append(meta.get("lang"))
             for encode, lines in encoders:
                 lines.append(encode(record).encode("utf-8"))
         chunk.diagnostics, chunk.more = errors.diagnostics, errors.more

@@ -16,6 +16,7 @@ from compiler.hashing import sealed
 
 DATASET = "specs/dataset.yaml"
 CONTEXTS = "specs/contexts.yaml"
+CARD = "specs/card.md"  # optional: the project's own text for build/README.md
 METADATA = "metadata.json"
 # Far above what a build writes (counts and hashes), far below what would strain memory.
 METADATA_LIMIT = 16 * 1024 * 1024
@@ -26,7 +27,7 @@ def spec_files(root: Path) -> list[str]:
 
     Raises files.Refused when a spec folder links out of the project.
     """
-    paths = [p for p in (DATASET, CONTEXTS) if os.path.lexists(root / p)]
+    paths = [p for p in (DATASET, CONTEXTS, CARD) if os.path.lexists(root / p)]
     return paths + files.yaml_files(root, "brands") + files.yaml_files(root, "specs/tasks")
 
 
@@ -168,4 +169,4 @@ def _spec_seed(root: Path, unreadable: Any) -> Any:
 
 
 def _is_spec_path(path: str) -> bool:
-    return path in (DATASET, CONTEXTS) or path.startswith(("brands/", "specs/tasks/"))
+    return path in (DATASET, CONTEXTS, CARD) or path.startswith(("brands/", "specs/tasks/"))

@@ -99,8 +99,12 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def parse_yaml(relpath: str, text: str) -> Document:
-    """Parse one YAML document with the safe loader's rules and keep positions."""
+def refuse_controls(
+    relpath: str,
+    text: str,
+    hint: str = "remove it, or write it as an escape in a double-quoted string",
+) -> None:
+    """Refuse a raw control character, line separator or non-character in a spec file."""
     found = _CONTROL.search(text)
     if found:
         index = found.start()
@@ -110,8 +114,13 @@ def parse_yaml(relpath: str, text: str) -> Document:
             Location(relpath, line, column),
             f"{CHAR_KIND.get(found.group(), 'control character')} "
             f"U+{ord(found.group()):04X} is not allowed",
-            "remove it, or write it as an escape in a double-quoted string",
+            hint,
         )
+
+
+def parse_yaml(relpath: str, text: str) -> Document:
+    """Parse one YAML document with the safe loader's rules and keep positions."""
+    refuse_controls(relpath, text)
     node = _compose(relpath, text)
     if node is None:
         what = "file is empty" if not text.strip() else "file holds only comments"

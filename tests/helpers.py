@@ -34,6 +34,8 @@ UP_TO_DATE = "build/ is up to date\n"
 CONCEPTS = "specs/tasks/explain_concept.yaml"
 DATA = "data/refactor.jsonl"
 BUILD_FILES = [
+    "README.md",
+    "dataset_info.json",
     "metadata.json",
     "tasks/explain_concept.jsonl",
     "tasks/refactor.jsonl",

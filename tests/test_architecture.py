@@ -41,6 +41,7 @@ RANK = {
     "convertfile": 10,  # EDGE: dsc convert's files
     "stream": 9,  # pure: the per-record work of a run, indifferent to its runner
     "emit": 9,
+    "card": 9,  # pure: the dataset card and dataset_info.json of a build
     "parallel": 0,
     "budget": 0,  # EDGE: CPU timer (signals) and memory cap (rlimit) around rendering
     "bounds": 4,
@@ -77,6 +78,7 @@ PURE = (
     "convert",
     "stream",
     "report",
+    "card",
     "hashing",
     "model",
     "errors",

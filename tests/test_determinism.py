@@ -16,7 +16,7 @@ import yaml
 from compiler.pipeline import build
 from tests.helpers import ROOT, SINGLETON_MOVES, read_tree
 
-PROJECTS = ["coding", "example"]
+PROJECTS = ["coding", "card", "example"]
 SPLIT_FILES = ("train.jsonl", "val.jsonl", "test.jsonl")
 # metadata.json entries made from the bytes of the input files (which a rewrite changes):
 # their sha256, the build fingerprint over them, and metadata.json's own seal.
@@ -204,15 +204,20 @@ def test_reversed_mapping_keys_give_the_same_records(
     build(project, tmp_path / "b")
     after = read_tree(tmp_path / "b")
     assert sorted(before) == sorted(after)
-    for name in before:
-        if name != "metadata.json":
-            assert after[name] == before[name], name
     old, new = json.loads(before["metadata.json"]), json.loads(after["metadata.json"])
+    for name in before:
+        if name == "README.md":  # the card names the fingerprint of the inputs
+            fingerprints = old["fingerprint"].encode(), new["fingerprint"].encode()
+            assert after[name] == before[name].replace(*fingerprints), name
+        elif name != "metadata.json":
+            assert after[name] == before[name], name
     assert list(new) == list(old)
-    assert sorted(new["inputs"]) == sorted(old["inputs"]) == sorted(rewritten)
-    for key in INPUT_BYTES_KEYS:
-        new.pop(key, None)
-        old.pop(key, None)
+    markdown = [path for path in old["inputs"] if path.endswith(".md")]  # specs/card.md
+    assert sorted(new["inputs"]) == sorted(old["inputs"]) == sorted(rewritten + markdown)
+    for meta in (new, old):
+        for key in INPUT_BYTES_KEYS:
+            meta.pop(key, None)
+        meta["outputs"].pop("README.md")  # its bytes hold the fingerprint
     assert new == old
 
 

@@ -52,13 +52,19 @@ def test_seed_option_reproduces_the_records_of_a_spec_seed(
     assert result.exit_code == 0
     by_option, by_spec = read_tree(tmp_path / "by-option"), read_tree(other / "build")
     assert list(by_option) == list(by_spec) == BUILD_FILES
-    for name in BUILD_FILES[1:]:
-        assert by_option[name] == by_spec[name], name
     # metadata.json differs only where the inputs differ: the bytes of specs/dataset.yaml
-    # (and so in its own hash).
+    # (and so in its own hash), and the card only in the fingerprint it names.
     meta_option, meta_spec = (json.loads(tree["metadata.json"]) for tree in (by_option, by_spec))
+    fingerprints = meta_spec["fingerprint"].encode(), meta_option["fingerprint"].encode()
+    assert by_option["README.md"] == by_spec["README.md"].replace(*fingerprints)
+    for name in BUILD_FILES:
+        if name not in ("README.md", "metadata.json"):
+            assert by_option[name] == by_spec[name], name
     differing = sorted(k for k in meta_option if meta_option[k] != meta_spec[k])
-    assert differing == ["fingerprint", "inputs", "metadata_sha256"]
+    assert differing == ["fingerprint", "inputs", "metadata_sha256", "outputs"]
+    assert [
+        k for k in meta_option["outputs"] if meta_option["outputs"][k] != meta_spec["outputs"][k]
+    ] == ["README.md"]
     assert [
         k for k in meta_option["inputs"] if meta_option["inputs"][k] != meta_spec["inputs"][k]
     ] == ["specs/dataset.yaml"]
