@@ -23,7 +23,8 @@ from compiler.hashing import (
 from compiler.hints import suggest
 from compiler.model import Rule, Source
 from compiler.plan import Plan
-from compiler.render import OverBudgetError, UndefinedKey
+from compiler.render import OverBudgetError
+from compiler.templateerrors import UndefinedKey
 from compiler.validate import type_name
 
 _NOWHERE = object()  # a path that leads nowhere, told apart from one that leads to null

@@ -12,7 +12,8 @@ from compiler.errors import Collector, CompileError, fail
 from compiler.hashing import format_id, keyed_text
 from compiler.model import Project, Record, Template
 from compiler.plan import Plan, plan_rules
-from compiler.render import OverBudgetError, UndefinedKey, literal_text
+from compiler.render import OverBudgetError, literal_text
+from compiler.templateerrors import UndefinedKey
 from compiler.text import describe, hint, refused_character
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from compiler.catalogue import items_of, value_at
 from compiler.errors import Collector, CompileError
 from compiler.model import Project, Rule, Template
-from compiler.render import Renderer, Scope, compile_expression, compile_template
+from compiler.render import Renderer, compile_expression, compile_template
+from compiler.templateerrors import Scope
 
 
 @dataclass(frozen=True)

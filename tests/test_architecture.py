@@ -29,6 +29,7 @@ RANK = {
     "resolve": 3,
     "sandbox": 4,
     "render": 4,
+    "templateerrors": 4,  # pure: template failures as located errors
     "plan": 5,
     "bindings": 5,
     "expand": 5,
@@ -65,6 +66,7 @@ PURE = (
     "sandbox",
     "bounds",
     "render",
+    "templateerrors",
     "plan",
     "bindings",
     "expand",
