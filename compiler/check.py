@@ -56,9 +56,10 @@ def fingerprints(record: Record) -> tuple[bytes, bytes, bytes]:
     if record.rejected:
         output = f"{output}\x1drejected\x1d{collapse(record.rejected)}"
     if record.label is False:
-        # An undesirable answer (KTO) shares its prompt with desirable ones by design: it is
-        # neither their duplicate nor a conflict with them.
-        instruction = f"{instruction}\x1dundesirable"
+        # An undesirable answer (KTO) shares its prompt with desirable ones, and with other
+        # undesirable ones, by design: it is a duplicate only of the same answer, never a
+        # conflict.
+        instruction = f"{instruction}\x1dundesirable\x1d{output}"
     return record_digests(instruction, collapse(record.input), output)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from compiler import files
 from compiler.errors import Location, fail
@@ -16,31 +18,70 @@ _EDITED = "the file was edited by hand or cut short: rebuild it with dsc build"
 READ_LIMIT = 1 << 30
 
 
+def _rows(text: str, where: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of one file's lines, with their line numbers."""
+    # split("\n"), not splitlines(): a record may hold U+2028 or U+0085, which JSON writes
+    # as they are and splitlines() would take for line ends.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise fail(Location(where, number, 1), f"not a JSON line: {exc}", _EDITED) from None
+        if not isinstance(record, dict):
+            raise fail(
+                Location(where, number, 1),
+                f"expected a JSON object (a record), found {type(record).__name__}",
+                _EDITED,
+            )
+        yield number, record
+
+
+# The formats that hold what Alpaca rows do not: a pair's rejected answer, a KTO label, and
+# the records labelled false (KTO only). The standard form is read when both were built.
+PAIR_FORMATS = (("preference", "preference_chat"), ("kto", "kto_chat"))
+
+
+def _answer(value: Any) -> Any:
+    """A standard format's text, or a chat format's one assistant message's content."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
+        return value[0].get("content")
+    return value
+
+
 def parse_build(texts: dict[str, str], where: str) -> Build:
-    """Records of the split files, by id."""
+    """Records of the split files, by id; with the rejected answer and the label that the
+    preference and KTO files hold (`<format>/<split>` keys of texts), so that dsc diff sees a
+    change of either."""
     records: Build = {}
     for split_name in SPLITS:
-        # split("\n"), not splitlines(): a record may hold U+2028 or U+0085, which JSON writes
-        # as they are and splitlines() would take for line ends.
-        for number, line in enumerate(texts.get(split_name, "").split("\n"), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError as exc:
-                raise fail(
-                    Location(f"{where}/{split_name}.jsonl", number, 1),
-                    f"not a JSON line: {exc}",
-                    _EDITED,
-                ) from None
-            if not isinstance(record, dict):
-                raise fail(
-                    Location(f"{where}/{split_name}.jsonl", number, 1),
-                    f"expected a JSON object (a record), found {type(record).__name__}",
-                    _EDITED,
-                )
+        for number, record in _rows(texts.get(split_name, ""), f"{where}/{split_name}.jsonl"):
             records[str(record.get("id", f"{split_name}:{number}"))] = (split_name, record)
+    for kinds in PAIR_FORMATS:
+        name = next((k for k in kinds if any(f"{k}/{s}" in texts for s in SPLITS)), None)
+        for split_name in SPLITS if name else ():
+            key = f"{name}/{split_name}"
+            for _, row in _rows(texts.get(key, ""), f"{where}/{key}.jsonl"):
+                _merge(records, split_name, row)
     return records
+
+
+def _merge(records: Build, split_name: str, row: dict[str, Any]) -> None:
+    row_id = str(row.get("id"))
+    if "rejected" in row:  # a preference row
+        if row_id in records:
+            records[row_id][1]["rejected"] = _answer(row["rejected"])
+        return
+    base, _, side = row_id.rpartition(".")
+    if side in ("chosen", "rejected") and base in records:  # a pair's KTO rows
+        if side == "rejected":
+            records[base][1].setdefault("rejected", _answer(row.get("completion")))
+        return
+    if row_id in records:
+        records[row_id][1]["label"] = row.get("label")
+    else:  # labelled false: in the KTO formats alone
+        records[row_id] = (split_name, row)
 
 
 def read_folder(folder: Path) -> Build:
@@ -51,7 +92,7 @@ def read_folder(folder: Path) -> Build:
             "give folders written by dsc build, e.g. a copy of build/ made before a change",
         )
     texts = {}
-    for name in SPLITS:
+    for name in [*SPLITS, *(f"{k}/{s}" for kinds in PAIR_FORMATS for k in kinds for s in SPLITS)]:
         relpath = f"{name}.jsonl"
         if not os.path.lexists(folder / relpath):
             continue
@@ -112,6 +153,12 @@ def read_revision(project: Path, out_dir: Path, rev: str) -> Build:
                 f"commit {relative.as_posix()}/ with the specs so that it can be compared; "
                 "or compare two folders: dsc diff OLD NEW",
             ) from None
+    listed = _git(project, "ls-tree", "-r", "--name-only", commit, "--", relative.as_posix())
+    present = set(listed.splitlines())
+    for name in (f"{k}/{s}" for kinds in PAIR_FORMATS for k in kinds for s in SPLITS):
+        path = (relative / f"{name}.jsonl").as_posix()
+        if path in present:
+            texts[name] = _git(project, "show", f"{commit}:{path}")
     return parse_build(texts, f"{rev}:{relative.as_posix()}")
 
 

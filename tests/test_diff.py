@@ -467,3 +467,45 @@ def test_diff_rev_outside_a_git_repository(
         f"{built}: error: not inside a git repository\n"
         "  hint: --rev needs a git checkout; compare two folders instead: dsc diff OLD NEW\n"
     )
+
+
+def test_diff_sees_a_rejected_answer_and_a_label_change(case, cli, tmp_path: Path) -> None:
+    """What only the preference and KTO files hold is part of a record for dsc diff: a changed
+    rejected answer, and a record whose label turned false (it leaves the Alpaca files)."""
+    from compiler.pipeline import build
+
+    project = case("formats")
+    build(project, tmp_path / "old")
+    edit(
+        project / "specs/tasks/caption.yaml",
+        'rejected: "{{ caption.text }}"',
+        'rejected: "{{ caption.text | upper }}"',
+    )
+    edit(project / "brands/acme.yaml", "rewrite: Our new green tea", "rewrite: Our fresh green tea")
+    edit(
+        project / "specs/tasks/caption.yaml",
+        '- {id: kind, text: "Thank you, we are glad you liked it.", good: true}',
+        '- {id: kind, text: "Thank you, we are glad you liked it.", good: false}',
+    )
+    build(project, tmp_path / "new")
+
+    result = cli("diff", tmp_path / "old", tmp_path / "new", "--format", "json")
+
+    report = json.loads(result.stdout)
+    changed = {c["id"]: sorted(c["fields"]) for c in report["changed"]}
+    assert changed == {
+        # (the other pair's rejected answer is in capitals already: unchanged)
+        "caption.pairs.c45ffa0667a6c2d5": ["output", "rejected"],
+        # now labelled false: its row is the KTO row, not the Alpaca one
+        "caption.rated.ac22f7071568f30e": [
+            "completion",
+            "history",
+            "input",
+            "instruction",
+            "label",
+            "output",
+            "prompt",
+            "system",
+        ],
+    }
+    assert (report["added"], report["removed"]) == ([], [])
