@@ -57,13 +57,26 @@ def prompt_messages(record: Record) -> list[dict[str, str]]:
     return [*system, *earlier, _message("user", user_turn(record.instruction, record.input))]
 
 
-def chat_text(messages: list[dict[str, str]], template: str) -> str:
+ChatTemplate = str | Callable[[dict[str, Any]], str]  # a shipped name, or a compiled template
+
+
+def chat_text(messages: list[dict[str, str]], template: ChatTemplate) -> str:
     """A conversation as one training text, in the chat template's markup.
 
     The text ends with the template's end-of-turn token and starts without a begin-of-text
     token: TRL's SFTTrainer adds the tokenizer's EOS unless the text ends with it, and the
-    tokenizer adds its own BOS (docs/formats.md).
+    tokenizer adds its own BOS (docs/formats.md). The project's own template (a Jinja template
+    over `messages`, compiled in the sandbox) renders with bos_token and eos_token empty and
+    add_generation_prompt false, as the formats above do.
     """
+    if callable(template):
+        context = {
+            "messages": messages,
+            "add_generation_prompt": False,
+            "bos_token": "",
+            "eos_token": "",
+        }
+        return template(context)
     if template == "llama3":
         return "".join(
             f"<|start_header_id|>{m['role']}<|end_header_id|>\n\n{m['content']}<|eot_id|>"
@@ -76,7 +89,7 @@ def _row(record: Record, record_id: str | None = None, **columns: Any) -> dict[s
     return {"id": record_id or record.id, **columns, "metadata": record.metadata}
 
 
-def rows(name: str, record: Record, chat_template: str = "chatml") -> list[dict[str, Any]]:
+def rows(name: str, record: Record, chat_template: ChatTemplate = "chatml") -> list[dict[str, Any]]:
     """The rows of `record` in format `name` (none when the format does not take it)."""
     # TRL joins a plain prompt and its completion with nothing between them: the prompt ends
     # the user turn with a line break, so the model learns "question\nanswer".
@@ -150,7 +163,7 @@ def alpaca_line(record: Record, with_system: bool, with_history: bool = False) -
 
 
 def encoder(
-    name: str, with_system: bool, chat_template: str, with_history: bool = False
+    name: str, with_system: bool, chat_template: ChatTemplate, with_history: bool = False
 ) -> Callable[[Record], str]:
     """A function from a record to its JSON lines in format `name` ("" when none)."""
     if name == ALPACA:

@@ -19,6 +19,7 @@ DEFAULT_MAX_RECORD_CHARS = 100_000
 # is written to (its task file and its split file).
 DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024**3
 DATASET_FILE = Location("specs/dataset.yaml")
+CHAT_TEMPLATE = "specs/chat_template.jinja"  # optional: the text format's own chat template
 DEFAULT_MAX_RECORD_CPU_SECONDS = 2.0  # per record, all its templates together
 DEFAULT_MAX_MEMORY_MIB = 1024  # growth of a process's address space while it renders
 
@@ -137,6 +138,7 @@ class Project:
     metadata_keys: tuple[str, ...]
     inputs: tuple[tuple[str, str], ...]
     card_text: str = ""  # specs/card.md: the project's own words for the dataset card
+    chat_template_text: str = ""  # specs/chat_template.jinja, for chat_template: file
 
 
 @dataclass(frozen=True)

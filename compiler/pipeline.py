@@ -19,7 +19,7 @@ from compiler.expand import expand
 from compiler.files import Refused, shown, yaml_files
 from compiler.formats import alpaca_extras
 from compiler.load import SPEC_FILE_LIMIT, load_data, load_yaml, read_text
-from compiler.model import SPLITS, Config, Project, Record
+from compiler.model import CHAT_TEMPLATE, SPLITS, Config, Project, Record
 from compiler.parallel import ordered_map, usable_cpus
 from compiler.plan import Plan
 from compiler.resolve import data_file_refs, resolve
@@ -76,10 +76,16 @@ def load_project(root: Path, seed: int | None = None, out_dir: Path | None = Non
     contexts = read(CONTEXTS, "contexts") if os.path.lexists(root / CONTEXTS) else None
     brands = [read(p, "brand") for p in listed("brands")]
     tasks = [read(p, "task") for p in listed("specs/tasks")]
-    card = None
+    card = chat_template = None
     if os.path.lexists(root / CARD):
         try:
             card = read_card(root, outputs)
+        except CompileError as exc:
+            errors.append(exc)
+    if os.path.lexists(root / CHAT_TEMPLATE):
+        try:
+            chat_template = read_text(root, CHAT_TEMPLATE, SPEC_FILE_LIMIT, None, outputs)
+            refuse_controls(CHAT_TEMPLATE, chat_template, "remove it from the template")
         except CompileError as exc:
             errors.append(exc)
     if not errors and not tasks:
@@ -101,6 +107,7 @@ def load_project(root: Path, seed: int | None = None, out_dir: Path | None = Non
     project = resolve(dataset, contexts, brands, tasks, data_files)
     if card is not None:
         project = _with_card(project, card)
+    project = _with_chat_template(project, chat_template, dataset)
     if seed is not None:
         project = dataclasses.replace(
             project, config=dataclasses.replace(project.config, seed=seed)
@@ -118,6 +125,22 @@ def read_card(root: Path, outputs: tuple[Path, ...] = ()) -> str:
 def _with_card(project: Project, text: str) -> Project:
     inputs = tuple(sorted([*project.inputs, (CARD, sha256_text(text))]))
     return dataclasses.replace(project, inputs=inputs, card_text=text)
+
+
+def _with_chat_template(project: Project, text: str | None, dataset: Any) -> Project:
+    """specs/chat_template.jinja is an input when it exists, and the text format's template
+    when dataset.yaml says chat_template: file."""
+    if project.config.chat_template == "file" and text is None:
+        raise fail(
+            dataset.at(("chat_template",)),
+            f"chat_template: file, but there is no {CHAT_TEMPLATE}",
+            f"write the chat template (Jinja, over messages) to {CHAT_TEMPLATE}, "
+            "or use chatml or llama3",
+        )
+    if text is None:
+        return project
+    inputs = tuple(sorted([*project.inputs, (CHAT_TEMPLATE, sha256_text(text))]))
+    return dataclasses.replace(project, inputs=inputs, chat_template_text=text)
 
 
 def _raise(errors: list[CompileError]) -> None:

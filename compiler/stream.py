@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from compiler.bindings import Bindings
 from compiler.budget import record_budgets
 from compiler.check import Inspector, fingerprints
-from compiler.errors import Collector, CompileError, Diagnostic
+from compiler.errors import Collector, CompileError, Diagnostic, Location
 from compiler.expand import maker
-from compiler.formats import alpaca_extras, encoder
+from compiler.formats import ChatTemplate, alpaca_extras, encoder
 from compiler.hashing import format_id
-from compiler.model import FIELDS, Project, Record
+from compiler.model import CHAT_TEMPLATE, FIELDS, Project, Record, Template
 from compiler.plan import Plan
+from compiler.render import compile_template
 from compiler.stats import FACETS
 
 
@@ -94,9 +95,13 @@ class Stream:
         self.facet_of = _getter(FACETS)
         config = project.config
         with_system, with_history = alpaca_extras(project.rules)
-        self.encoders = [
-            encoder(f, with_system, config.chat_template, with_history) for f in config.formats
-        ]
+        chat: ChatTemplate = config.chat_template
+        if chat == "file":
+            chat = compile_template(
+                Template(project.chat_template_text, Location(CHAT_TEMPLATE, 1, 1), 1, 1),
+                "the chat template",
+            )
+        self.encoders = [encoder(f, with_system, chat, with_history) for f in config.formats]
 
     def runs(self, size: int = RUN_RECORDS) -> list[tuple[int, int, int]]:
         """(rule index, start, stop): every rule's records in runs of `size`."""
@@ -134,7 +139,7 @@ class Stream:
             make = self.makers[index] = maker(self.project, plan, found)
         chunk = Chunk(index, start)
         chunk.lines = [[] for _ in self.encoders]
-        encoders = list(zip(self.encoders, chunk.lines, strict=True))
+        encoders, all_lines = self.encoders, chunk.lines
         errors = Collector()
         inspect, watch, group_by = self.inspector.inspect, self.watch, self.group_by
         stratum_of, facet_of = self.stratum_of, self.facet_of
@@ -155,6 +160,12 @@ class Stream:
             if reason is not None:
                 chunk.drops[offset] = reason
                 continue
+            try:
+                encoded = [encode(record).encode("utf-8") for encode in encoders]
+            except CompileError as exc:  # the project's chat template failed on this record
+                chunk.made -= 1  # not made after all: the rule stops here
+                chunk.failure = exc.diagnostics
+                break
             key, prompt, output = fingerprints(record)
             keys.append(key)
             prompts.append(prompt)
@@ -168,8 +179,8 @@ class Stream:
             facet = facet_of(meta)
             facets.append(tuples.setdefault(facet, facet))
             langs.append(meta.get("lang"))
-            for encode, lines in encoders:
-                lines.append(encode(record).encode("utf-8"))
+            for lines, line in zip(all_lines, encoded, strict=True):
+                lines.append(line)
         chunk.diagnostics, chunk.more = errors.diagnostics, errors.more
         return chunk
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from compiler import __version__, files
 from compiler.hashing import sealed
+from compiler.model import CHAT_TEMPLATE
 
 DATASET = "specs/dataset.yaml"
 CONTEXTS = "specs/contexts.yaml"
@@ -27,7 +28,7 @@ def spec_files(root: Path) -> list[str]:
 
     Raises files.Refused when a spec folder links out of the project.
     """
-    paths = [p for p in (DATASET, CONTEXTS, CARD) if os.path.lexists(root / p)]
+    paths = [p for p in (DATASET, CONTEXTS, CARD, CHAT_TEMPLATE) if os.path.lexists(root / p)]
     return paths + files.yaml_files(root, "brands") + files.yaml_files(root, "specs/tasks")
 
 
@@ -169,4 +170,6 @@ def _spec_seed(root: Path, unreadable: Any) -> Any:
 
 
 def _is_spec_path(path: str) -> bool:
-    return path in (DATASET, CONTEXTS, CARD) or path.startswith(("brands/", "specs/tasks/"))
+    return path in (DATASET, CONTEXTS, CARD, CHAT_TEMPLATE) or path.startswith(
+        ("brands/", "specs/tasks/")
+    )

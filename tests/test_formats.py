@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from compiler.cli import main
 from compiler.errors import CompileError
 from compiler.formats import (
     FORMATS,
@@ -249,3 +252,53 @@ def test_earlier_turns_go_to_the_chat_formats_and_alpaca_history_only() -> None:
     assert json.loads(alpaca_line(turn, False, with_history=True))["history"] == [
         ["First?", "Work."]
     ]
+
+
+def _with_own_template(project: Path) -> Path:
+    dataset = project / "specs/dataset.yaml"
+    dataset.write_text(
+        dataset.read_text(encoding="utf-8") + "chat_template: file\n", encoding="utf-8"
+    )
+    return project
+
+
+def test_the_projects_own_chat_template_renders_the_text_format(case, cli) -> None:
+    project = _with_own_template(case("formats"))
+    missing = CliRunner().invoke(main, ["build", "-C", str(project)])
+    assert (missing.exit_code, missing.stderr) == (
+        1,
+        "specs/dataset.yaml:21:16: error: chat_template: file, but there is no "
+        "specs/chat_template.jinja\n"
+        "  hint: write the chat template (Jinja, over messages) to specs/chat_template.jinja, "
+        "or use chatml or llama3\n",
+    )
+    template = project / "specs/chat_template.jinja"
+    template.write_text(
+        "{% for m in messages %}<{{ m.role }}>{{ m.content }}</{{ m.role }}>{% endfor %}",
+        encoding="utf-8",
+    )
+    assert cli("build", "-C", project).exit_code == 0
+    first = json.loads((project / "build/text/train.jsonl").read_text("utf-8").splitlines()[0])
+    assert first["text"] == (
+        "<system>You write for Acme Tea. Calm, short sentences, no exclamation marks.</system>"
+        "<user>Write a caption about the autumn blend.\nBrand: Acme Tea</user>"
+        "<assistant>The autumn blend is back, warm and a little spicy.</assistant>"
+    )
+    template.write_text("{% for m in messages %}{{ m.content }}{% endfor %}", encoding="utf-8")
+    rebuilt = cli("build", "-C", project)
+    assert rebuilt.stdout.startswith("rebuilding: specs/chat_template.jinja changed\n")
+
+
+def test_a_chat_template_that_fails_is_an_error_in_its_file(case) -> None:
+    project = _with_own_template(case("formats"))
+    (project / "specs/chat_template.jinja").write_text(
+        "{{ messages[0].nope.deeper }}", encoding="utf-8"
+    )
+    result = CliRunner().invoke(main, ["build", "-C", str(project)])
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "specs/chat_template.jinja:1:16: error: undefined key 'nope' in the chat template\n"
+        "  hint: check the spelling; if only some items have it, write "
+        "{{ x.nope | default('') }}\n",
+    )
+    assert not (project / "build").exists()
