@@ -101,11 +101,17 @@ class Inspector:
         if brand is not None and record.label is not False:
             self._guardrails(record, brand, errors)
         limits = rule.limits
-        if record.rejected:
-            low, high = limits.output
-            if not low <= len(record.rejected) <= high:
-                short = len(record.rejected) < low
-                return "rejected_too_short" if short else "rejected_too_long"
+        # What formats add, each with its bounds: the system prompt its own (limits.system),
+        # a rejected answer the output's, earlier turns the instruction's and the output's.
+        extra = [("rejected", record.rejected, limits.output)] if record.rejected else []
+        if record.system:
+            extra.append(("system", record.system, limits.system))
+        for user, answer in record.history:
+            extra += [("history_user", user, limits.instruction)]
+            extra += [("history_assistant", answer, limits.output)]
+        for name, text, (low, high) in extra:
+            if not low <= len(text) <= high:
+                return f"{name}_too_short" if len(text) < low else f"{name}_too_long"
         sizes = len(record.instruction), len(record.input), len(output)
         bounds = limits.instruction, limits.input, limits.output
         (low_i, high_i), (low_n, high_n), (low_o, high_o) = bounds

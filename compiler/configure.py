@@ -14,7 +14,7 @@ from compiler.model import (
     DEFAULT_MAX_RECORD_CHARS,
     DEFAULT_MAX_RECORD_CPU_SECONDS,
     DEFAULT_MAX_RECORDS,
-    FIELDS,
+    LIMITED,
     SPLITS,
     Config,
     Limits,
@@ -62,7 +62,7 @@ def configuration(doc: Document, errors: Collector) -> Config:
 
 def limits_of(base: Any, data: dict, doc: Document, path: tuple, errors: Collector) -> Limits:
     values = {}
-    for name in FIELDS:
+    for name in LIMITED:
         low, high = base[name] if isinstance(base, dict) else base.of(name)
         given = data.get(name, {})
         low, high = given.get("min", low), given.get("max", high)

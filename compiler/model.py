@@ -12,7 +12,13 @@ SPLITS = ("train", "val", "test")
 FIELDS = ("instruction", "input", "output")
 CORE_METADATA = ("task", "rule", "brand", "context", "platform", "quality")
 
-DEFAULT_LIMITS = {"instruction": (10, 1000), "input": (0, 4000), "output": (20, 4000)}
+DEFAULT_LIMITS = {
+    "instruction": (10, 1000),
+    "input": (0, 4000),
+    "output": (20, 4000),
+    "system": (0, 4000),
+}
+LIMITED = (*FIELDS, "system")  # the fields limits: bounds (a rejected answer: output's)
 DEFAULT_MAX_RECORDS = 5_000_000
 DEFAULT_MAX_RECORD_CHARS = 100_000
 # Bytes a build may write (limits.max_output_bytes): every kept record counts once per file it
@@ -31,6 +37,7 @@ class Limits:
     instruction: tuple[int, int]
     input: tuple[int, int]
     output: tuple[int, int]
+    system: tuple[int, int] = DEFAULT_LIMITS["system"]
 
     def of(self, name: str) -> tuple[int, int]:
         return getattr(self, name)

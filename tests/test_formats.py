@@ -302,3 +302,26 @@ def test_a_chat_template_that_fails_is_an_error_in_its_file(case) -> None:
         "{{ x.nope | default('') }}\n",
     )
     assert not (project / "build").exists()
+
+
+def test_what_formats_add_keeps_length_limits() -> None:
+    """A system prompt keeps limits.system, a rejected answer the output's limits, earlier
+    turns the instruction's and the output's: records past them are dropped, by reason."""
+    dataset = "name: unit\nseed: 7\nlimits:\n  system: {max: 12}\n  output: {min: 5}\n"
+    task = "task: t\nrules:\n" + (
+        RULE.format(output="The letter {{ x }}.", extra='    system: "{{ x * 20 }}"\n')
+        + RULE.format(output="Letter {{ x }}.", extra='    rejected: "No"\n').replace(
+            "id: r", "id: s"
+        )
+        + RULE.format(
+            output="Letter {{ x }} again.",
+            extra='    history:\n      - {user: "Hello there, friend?", assistant: "Hey"}\n',
+        ).replace("id: r", "id: h")
+    )
+    compiled = compile_records(project_from({"t": task}, dataset=dataset))
+    dropped = {reason: count for reason, (count, _) in compiled.checker.verdict.dropped.items()}
+    assert dropped == {
+        "system_too_long": 2,
+        "rejected_too_short": 2,
+        "history_assistant_too_short": 2,
+    }
