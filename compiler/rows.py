@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from compiler.errors import CompileError, Location, fail
-from compiler.yamldoc import CHAR_KIND, MAX_DEPTH, MAX_INT_DIGITS, line_start
+from compiler.yamlcompose import MAX_DEPTH
+from compiler.yamldoc import CHAR_KIND, MAX_INT_DIGITS, line_start
 
 # Rows of one data file, counted while reading so that a file of millions of tiny rows is
 # refused before it is built: a million rows already take a few hundred MB in memory.

@@ -20,6 +20,7 @@ RANK = {
     "files": 0,
     "uptodate": 1,  # reads the spec seed with load's guarded loader
     "yamlerrors": 1,
+    "yamlcompose": 1,  # pure: YAML text to nodes within bounds
     "yamldoc": 1,
     "rows": 1,
     "load": 1,
@@ -57,6 +58,7 @@ RANK = {
 }
 PURE = (
     "yamlerrors",
+    "yamlcompose",
     "yamldoc",
     "rows",
     "validate",

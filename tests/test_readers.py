@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler import load, rows, yamldoc
+from compiler import load, rows, yamlcompose, yamldoc
 from compiler.errors import CompileError
 from tests.helpers import CASES, ROOT, copy_project, dsc
 
@@ -214,7 +214,7 @@ def test_the_early_count_changes_no_outcome(monkeypatch: pytest.MonkeyPatch) -> 
         for text in texts
         for variant in (text, text.replace("\n", "\r\n"), text.replace("\n", "\r"))
     ]
-    monkeypatch.setattr(yamldoc, "_prescan", lambda text: None)
+    monkeypatch.setattr(yamlcompose, "_prescan", lambda text: None)
     without = [
         _outcome("f.yaml", variant)
         for text in texts
