@@ -76,18 +76,18 @@ def load_project(root: Path, seed: int | None = None, out_dir: Path | None = Non
     contexts = read(CONTEXTS, "contexts") if os.path.lexists(root / CONTEXTS) else None
     brands = [read(p, "brand") for p in listed("brands")]
     tasks = [read(p, "task") for p in listed("specs/tasks")]
-    card = chat_template = None
-    if os.path.lexists(root / CARD):
-        try:
-            card = read_card(root, outputs)
-        except CompileError as exc:
-            errors.append(exc)
-    if os.path.lexists(root / CHAT_TEMPLATE):
-        try:
-            chat_template = read_text(root, CHAT_TEMPLATE, SPEC_FILE_LIMIT, None, outputs)
-            refuse_controls(CHAT_TEMPLATE, chat_template, "remove it from the template")
-        except CompileError as exc:
-            errors.append(exc)
+    # Optional text files that are inputs like the specs: the card's own words, the chat template.
+    texts: dict[str, str] = {}
+    for path, hint in (
+        (CARD, "remove it: the card is Markdown text"),
+        (CHAT_TEMPLATE, "remove it from the template"),
+    ):
+        if os.path.lexists(root / path):
+            try:
+                texts[path] = read_text(root, path, SPEC_FILE_LIMIT, None, outputs)
+                refuse_controls(path, texts[path], hint)
+            except CompileError as exc:
+                errors.append(exc)
     if not errors and not tasks:
         errors.append(
             fail(
@@ -105,42 +105,24 @@ def load_project(root: Path, seed: int | None = None, out_dir: Path | None = Non
             errors.append(exc)
     _raise(errors)
     project = resolve(dataset, contexts, brands, tasks, data_files)
-    if card is not None:
-        project = _with_card(project, card)
-    project = _with_chat_template(project, chat_template, dataset)
-    if seed is not None:
-        project = dataclasses.replace(
-            project, config=dataclasses.replace(project.config, seed=seed)
-        )
-    return project
-
-
-def read_card(root: Path, outputs: tuple[Path, ...] = ()) -> str:
-    """specs/card.md, the project's own text for the dataset card: an input like the specs."""
-    text = read_text(root, CARD, SPEC_FILE_LIMIT, None, outputs)
-    refuse_controls(CARD, text, "remove it: the card is Markdown text")
-    return text
-
-
-def _with_card(project: Project, text: str) -> Project:
-    inputs = tuple(sorted([*project.inputs, (CARD, sha256_text(text))]))
-    return dataclasses.replace(project, inputs=inputs, card_text=text)
-
-
-def _with_chat_template(project: Project, text: str | None, dataset: Any) -> Project:
-    """specs/chat_template.jinja is an input when it exists, and the text format's template
-    when dataset.yaml says chat_template: file."""
-    if project.config.chat_template == "file" and text is None:
+    if project.config.chat_template == "file" and CHAT_TEMPLATE not in texts:
         raise fail(
             dataset.at(("chat_template",)),
             f"chat_template: file, but there is no {CHAT_TEMPLATE}",
             f"write the chat template (Jinja, over messages) to {CHAT_TEMPLATE}, "
             "or use chatml or llama3",
         )
-    if text is None:
-        return project
-    inputs = tuple(sorted([*project.inputs, (CHAT_TEMPLATE, sha256_text(text))]))
-    return dataclasses.replace(project, inputs=inputs, chat_template_text=text)
+    project = dataclasses.replace(
+        project,
+        inputs=tuple(sorted([*project.inputs, *((p, sha256_text(t)) for p, t in texts.items())])),
+        card_text=texts.get(CARD, ""),
+        chat_template_text=texts.get(CHAT_TEMPLATE, ""),
+    )
+    if seed is not None:
+        project = dataclasses.replace(
+            project, config=dataclasses.replace(project.config, seed=seed)
+        )
+    return project
 
 
 def _raise(errors: list[CompileError]) -> None:
@@ -219,14 +201,14 @@ class _Gather:
         self.facet_of.extend(index.setdefault(f, len(index)) for f in keep(chunk.facets))
         self.languages.update(keep(chunk.langs))
         lines = [list(keep(entries)) for entries in chunk.lines]  # per format
-        sizes = [sum(map(len, entries)) for entries in zip(*lines, strict=True)]  # per record
+        sizes = list(keep(chunk.sizes))  # per record, all formats together
         size = COPIES * sum(sizes)
         if self.output_bytes + size > self.budget:
             kept_offsets = [o for o, k in zip(offsets, kept, strict=True) if k]
             self._over_budget(base, kept_offsets, sizes)
         self.output_bytes += size
-        for rows, entries in zip(self.rows, lines, strict=True):
-            rows.extend(entry.count(b"\n") for entry in entries)
+        for rows, counts in zip(self.rows, chunk.rows, strict=True):
+            rows.extend(keep(counts))
         if self.write is not None and sizes:
             plan, _ = self.rules[chunk.rule]
             self.write(plan.rule.task, lines)

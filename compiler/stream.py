@@ -72,6 +72,8 @@ class Chunk:
     strata: list[tuple] = field(default_factory=list)
     facets: list[tuple] = field(default_factory=list)
     lines: list[list[bytes]] = field(default_factory=list)  # per format: each record's rows
+    rows: list[bytearray] = field(default_factory=list)  # per format: each record's row count
+    sizes: array = field(default_factory=lambda: array("Q"))  # bytes of each record's rows
     langs: list[str | None] = field(default_factory=list)  # `lang` metadata (the card's language)
     watched: tuple[int, Record, str | None] | None = None
 
@@ -139,7 +141,8 @@ class Stream:
             make = self.makers[index] = maker(self.project, plan, found)
         chunk = Chunk(index, start)
         chunk.lines = [[] for _ in self.encoders]
-        encoders, all_lines = self.encoders, chunk.lines
+        chunk.rows = [bytearray() for _ in self.encoders]
+        encoders, all_lines, all_rows, sizes = self.encoders, chunk.lines, chunk.rows, chunk.sizes
         errors = Collector()
         inspect, watch, group_by = self.inspector.inspect, self.watch, self.group_by
         stratum_of, facet_of = self.stratum_of, self.facet_of
@@ -179,8 +182,13 @@ class Stream:
             facet = facet_of(meta)
             facets.append(tuples.setdefault(facet, facet))
             langs.append(meta.get("lang"))
-            for lines, line in zip(all_lines, encoded, strict=True):
+            # Counted here, in the worker, so that the main process only gathers them.
+            size = 0
+            for lines, rows, line in zip(all_lines, all_rows, encoded, strict=True):
                 lines.append(line)
+                rows.append(line.count(b"\n"))
+                size += len(line)
+            sizes.append(size)
         chunk.diagnostics, chunk.more = errors.diagnostics, errors.more
         return chunk
 
