@@ -91,16 +91,14 @@ def _row(record: Record, record_id: str | None = None, **columns: Any) -> dict[s
 
 def rows(name: str, record: Record, chat_template: ChatTemplate = "chatml") -> list[dict[str, Any]]:
     """The rows of `record` in format `name` (none when the format does not take it)."""
+    if not takes(name, record):
+        return []  # decided before any text is built: most formats skip most records
     # TRL joins a plain prompt and its completion with nothing between them: the prompt ends
     # the user turn with a line break, so the model learns "question\nanswer".
     prompt = user_turn(record.instruction, record.input) + "\n"
     messages = prompt_messages(record)
     answer = [_message("assistant", record.output)]
-    if record.history and name in PLAIN_FORMATS:
-        return []  # plain text has no place for earlier turns
     if name in SFT_FORMATS:
-        if record.label is False:
-            return []
         if name == "messages":
             return [_row(record, messages=messages + answer)]
         if name == "sharegpt":
@@ -112,8 +110,6 @@ def rows(name: str, record: Record, chat_template: ChatTemplate = "chatml") -> l
             return [_row(record, prompt=messages, completion=answer)]
         return [_row(record, text=chat_text(messages + answer, chat_template))]
     if name in PAIR_FORMATS:
-        if not record.rejected:
-            return []
         if name == "preference":
             return [_row(record, prompt=prompt, chosen=record.output, rejected=record.rejected)]
         worse = [_message("assistant", record.rejected)]
@@ -130,9 +126,18 @@ def rows(name: str, record: Record, chat_template: ChatTemplate = "chatml") -> l
             kto(f"{record.id}.chosen", record.output, True),
             kto(f"{record.id}.rejected", record.rejected, False),
         ]
-    if record.label is not None:
-        return [kto(None, record.output, record.label)]
-    return []
+    return [kto(None, record.output, bool(record.label))]
+
+
+def takes(name: str, record: Record) -> bool:
+    """Whether format `name` has rows for the record (docs/formats.md)."""
+    if record.history and name in PLAIN_FORMATS:
+        return False  # plain text has no place for earlier turns
+    if name in SFT_FORMATS:
+        return record.label is not False
+    if name in PAIR_FORMATS:
+        return bool(record.rejected)
+    return bool(record.rejected) or record.label is not None  # KTO
 
 
 def _dumps(row: dict[str, Any]) -> str:
