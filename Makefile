@@ -1,11 +1,11 @@
-# dsc: make dataset | make test | make check | make bench | make lint
+# dsc: make dataset | make test | make check | make bench | make lint | make fuzz
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_STAMP := $(VENV)/.test-installed-stamp
 
-.PHONY: dataset test check bench lint format clean
+.PHONY: dataset test check bench lint format fuzz clean
 
 # Building needs the package alone; tests, lint and the bench add the test and hf extras.
 dataset: $(STAMP)
@@ -13,6 +13,10 @@ dataset: $(STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -n auto
+
+# The property tests with ten times their examples: a longer search, for before a release.
+fuzz: $(TEST_STAMP)
+	DSC_EXAMPLES=10 $(BIN)/python -m pytest -q -n auto
 
 check: $(STAMP)
 	$(BIN)/dsc check

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import runpy
 import shutil
 import signal
@@ -239,6 +240,16 @@ def hang_guard(seconds: float = 10) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+# How many examples a property test tries: `make test` runs each at its own count (scale 1),
+# `make fuzz` at ten times it (DSC_EXAMPLES=10), for a longer search before a release.
+EXAMPLES_SCALE = float(os.environ.get("DSC_EXAMPLES", "1"))
+
+
+def examples(count: int) -> int:
+    """The max_examples of a property test that tries `count` examples in `make test`."""
+    return max(1, round(count * EXAMPLES_SCALE))
 
 
 def dsc(*args: str | Path, **options) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from compiler.check import MAX_LISTED, Checker, Inspector, fingerprints
 from compiler.errors import Collector
 from compiler.model import Record
-from tests.helpers import DATASET_YAML, project_from, records_of
+from tests.helpers import DATASET_YAML, examples, project_from, records_of
 
 BRANDS = {"acme": "id: acme\nname: Acme\ndo_not_use: [Cheap]\nmust_include: [ACME Corp]\n"}
 OUTPUTS = [
@@ -156,7 +156,7 @@ def test_duplicate_of_names_the_kept_record() -> None:
     assert [checker.duplicate_of(r) for r in records] == [None, "a", None, "c", None]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2)), max_size=30))
 def test_checker_keeps_the_first_of_each_record_whatever_the_keys(
     pairs: list[tuple[int, int]],

@@ -23,7 +23,7 @@ from compiler import cli, convertfile
 from compiler.cli import main
 from compiler.convert import CONVERT_FORMATS, Converter
 from compiler.pipeline import build
-from tests.helpers import CASES, ROOT, copy_project, edit
+from tests.helpers import CASES, ROOT, copy_project, edit, examples
 
 FIXTURES = Path(__file__).resolve().parent / "convert"
 
@@ -154,7 +154,7 @@ def _lines(rows: list[dict], source: str, target: str) -> list[dict]:
     return [json.loads(line) for line in out]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.lists(
         st.tuples(FILLED, TEXT, FILLED, TEXT, st.dictionaries(TEXT, TEXT, max_size=2)),

@@ -30,11 +30,11 @@ import pytest
 
 from tests.helpers import CASES, ROOT, copy_project, dsc, read_tree
 
-# 3,000 records: outputs of megabytes, so that writing, syncing and swapping take measurable
-# time, while each of the ~70 builds of this module stays short. The SIGKILL trials aim at the
+# 800 records: outputs of hundreds of kilobytes, so that writing, syncing and swapping take
+# measurable time, while each of the ~70 builds of this module stays short. The SIGKILL trials aim at the
 # phases (before and after the staging folder appears) rather than relying on sheer size.
-LANGUAGES = 40
-CONCEPTS = 75
+LANGUAGES = 20
+CONCEPTS = 40
 OLD_SEED, NEW_SEED = 7, 11
 TIMEOUT = 120
 TRIALS = 20

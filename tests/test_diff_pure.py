@@ -9,10 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compiler.diff import Change, Diff, diff, to_json
+from tests.helpers import examples
 
 # Small inputs and one-line invariants: 50 examples a property find what 100 would, at half the
 # cost (each run draws new ones).
-PROPERTIES = settings(max_examples=50, deadline=None)
+PROPERTIES = settings(max_examples=examples(50), deadline=None)
 
 
 def rec(record_id: str, output: str, **metadata: Any) -> dict[str, Any]:

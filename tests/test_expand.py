@@ -13,7 +13,7 @@ from compiler.encode import encode
 from compiler.errors import CompileError
 from compiler.hashing import keyed, record_id
 from compiler.model import Record
-from tests.helpers import DATASET_YAML, project_from, records_of
+from tests.helpers import DATASET_YAML, examples, project_from, records_of
 
 GREET = """task: greet
 description: Greetings.
@@ -113,7 +113,7 @@ def test_another_seed_changes_picks_not_ids() -> None:
 words = st.text(alphabet=string.ascii_letters + " .,!?'", min_size=1, max_size=12)
 
 
-@settings(max_examples=25, deadline=None)  # each example compiles a project: a few ms
+@settings(max_examples=examples(25), deadline=None)  # each example compiles a project: a few ms
 @given(st.lists(words, min_size=2, max_size=2), st.lists(words, min_size=3, max_size=3))
 def test_ids_depend_on_keys_not_on_texts(templates: list[str], names: list[str]) -> None:
     """Editing a template or an item's text changes the records, never their ids."""

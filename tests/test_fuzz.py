@@ -23,7 +23,7 @@ from compiler.errors import CompileError
 from compiler.load import load_yaml
 from compiler.pipeline import build, load_project
 from compiler.validate import validate
-from tests.helpers import CASES, copy_project, hang_guard, read_tree
+from tests.helpers import CASES, copy_project, examples, hang_guard, read_tree
 
 SOURCE = CASES / "coding"
 SPEC_FILES = {
@@ -39,7 +39,7 @@ HANG_SECONDS = 10  # a hard stop well above the deadline: a real hang fails inst
 # 100 mutations a run (hypothesis's default; was 150, a number chosen for no bound): every run
 # draws new ones, so CI covers more over time, and the 50 more cost ~4 s of `make test`.
 FUZZ = settings(
-    max_examples=100,
+    max_examples=examples(100),
     deadline=5000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,

@@ -19,10 +19,10 @@ from compiler.errors import CompileError, Location
 from compiler.load import load_data
 from compiler.resolve import check_texts
 from compiler.rows import DataFile
-from tests.helpers import CASES, hang_guard
+from tests.helpers import CASES, examples, hang_guard
 
 FUZZ = settings(
-    max_examples=300,
+    max_examples=examples(100),
     deadline=5000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,

@@ -22,11 +22,11 @@ from compiler.hashing import (
     record_digests,
     record_id,
 )
-from tests.helpers import ROOT
+from tests.helpers import ROOT, examples
 
 # Small inputs and one-line invariants: 50 examples a property find what 100 would, at half the
 # cost (each run draws new ones).
-PROPERTIES = settings(max_examples=50, deadline=None)
+PROPERTIES = settings(max_examples=examples(50), deadline=None)
 parts_st = st.lists(st.text(max_size=8), max_size=4)
 seeds_st = st.integers(-(2**63), 2**64 - 1)
 bindings_st = st.dictionaries(st.text(min_size=1, max_size=6), st.text(max_size=6), max_size=5).map(

@@ -6,6 +6,10 @@ a first build, then the build is run once for each step k with a real signal rai
 after step k. After each run: no staging or `.old` folder, the lock released, no file left
 open once the lock is taken, and build/ byte-identical to the old build (signal before the
 swap) or to the new one (signal during or after the swap, held back until it is complete).
+
+Ctrl-C is raised after every step. SIGTERM becomes the same KeyboardInterrupt in the
+handler `dsc build` installs, then takes the same path: it is raised after every fifth step
+and after each step around the lock and the swap, where the order of events matters.
 """
 
 from __future__ import annotations
@@ -119,6 +123,13 @@ def _open_fds() -> set[str]:
     return set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()
 
 
+def _steps_to_interrupt(signum: int, total: int, locked_at: int, swapped: int) -> list[int]:
+    if signum == signal.SIGINT:
+        return list(range(1, total + 1))
+    near = {at + d for at in (1, locked_at, swapped, total) for d in range(-2, 3)}
+    return [at for at in range(1, total + 1) if at % 5 == 0 or at in near]
+
+
 @pytest.mark.parametrize("with_old_build", [True, False], ids=["rebuild", "first-build"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupt_after_any_step_leaves_the_old_build_or_the_new_one(
@@ -139,7 +150,7 @@ def test_an_interrupt_after_any_step_leaves_the_old_build_or_the_new_one(
     assert dry.locked_at is not None and dry.locked_at < swapped
 
     outcomes = []
-    for at in range(1, total + 1):
+    for at in _steps_to_interrupt(signum, total, dry.locked_at, swapped):
         project = _fresh(builds, tmp_path / f"at{at}", with_old_build)
         steps = Steps(signum=signum, at=at)
         fds = _open_fds()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from compiler.hashing import collapse, digest, record_digests
 from compiler.model import CORE_METADATA, SPLITS
 from compiler.pipeline import build
-from tests.helpers import CASES, copy_example, copy_project
+from tests.helpers import CASES, copy_example, copy_project, examples
 
 RECORD_KEYS = ["id", "instruction", "input", "output", "metadata"]
 ID = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\.[0-9a-f]{16}$")
@@ -121,7 +121,7 @@ def test_huggingface_datasets_loads_every_split(
 _text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     texts=st.lists(_text, min_size=4, max_size=4),
     metadata=st.dictionaries(_text, st.one_of(st.none(), _text), max_size=6),
@@ -135,7 +135,7 @@ def test_fast_encoder_equals_json_dumps(texts: list[str], metadata: dict) -> Non
     assert json.loads(encode(record))["metadata"] == metadata
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(codec="utf-8")), min_size=3, max_size=3))
 def test_record_digests_are_the_digests_of_the_texts(texts: list[str]) -> None:
     """The duplicate key, the prompt key (group_by: prompt) and the output key (group_by:
@@ -148,7 +148,7 @@ def test_record_digests_are_the_digests_of_the_texts(texts: list[str]) -> None:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8")))
 def test_collapse_is_the_regular_expression(text: str) -> None:
     assert collapse(text) == re.sub(r"\s+", " ", text).strip()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from compiler.errors import CompileError, Location
 from compiler.model import Template
 from compiler.render import ENV, compile_template
+from tests.helpers import examples
 
 
 def tpl(text: str) -> Template:
@@ -109,7 +110,7 @@ def _plain_jinja(text: str, context: dict) -> tuple[str | None, Exception | None
 cases = contexts.flatmap(lambda context: templates(context).map(lambda text: (context, text)))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(cases)
 # Names Jinja gives a meaning of its own: a binding of that name must mean the same thing on
 # both paths.

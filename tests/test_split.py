@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from compiler.split import _Layout, apportion, split
-from tests.helpers import SINGLETON_MOVES
+from tests.helpers import SINGLETON_MOVES, examples
 
 F = Fraction
 NAMED_RATIOS = [
@@ -26,7 +26,7 @@ NAMED_RATIOS = [
 ]
 # Hypothesis's default of 100 examples a property (was 150, a number no invariant asked for):
 # each run draws new examples, so runs add up, and the 50 more cost ~7 s of `make test`.
-SETTINGS = settings(max_examples=100, deadline=None)
+SETTINGS = settings(max_examples=examples(100), deadline=None)
 
 
 @st.composite
@@ -346,7 +346,7 @@ def test_stable_never_moves_a_record_when_others_are_added(data, extra, ratios, 
     assert restratified.splits == before.splits
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.integers(500, 3000), ratios_st, seeds)
 def test_stable_sizes_are_approximate(total, ratios, seed) -> None:
     keys = [f"record-{i}" for i in range(total)]
