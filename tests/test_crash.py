@@ -31,8 +31,8 @@ import pytest
 from tests.helpers import CASES, ROOT, copy_project, dsc, read_tree
 
 # 800 records: outputs of hundreds of kilobytes, so that writing, syncing and swapping take
-# measurable time, while each of the ~70 builds of this module stays short. The SIGKILL trials aim at the
-# phases (before and after the staging folder appears) rather than relying on sheer size.
+# measurable time, while each of the ~70 builds of this module stays short. The SIGKILL trials
+# aim at the phases (before and after the staging folder appears) rather than on sheer size.
 LANGUAGES = 20
 CONCEPTS = 40
 OLD_SEED, NEW_SEED = 7, 11
