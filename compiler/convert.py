@@ -29,8 +29,12 @@ _CHAT = {SHAREGPT: ("conversations", "from", "value"), MESSAGES: ("messages", "r
 # Roles by their messages names, in each chat format's own words.
 _ROLE_NAMES = {MESSAGES: {role: role for role in SHAREGPT_ROLES}, SHAREGPT: SHAREGPT_ROLES}
 _ALPACA_TEXT = ("instruction", "input", "output", "system")
-_READS = {ALPACA: (*_ALPACA_TEXT, "history"), SHAREGPT: ("conversations",), MESSAGES: ("messages",)}
-_WRITES = {ALPACA: _ALPACA_TEXT, SHAREGPT: ("conversations",), MESSAGES: ("messages",)}
+# The columns each format reads and writes; every other key of a row is kept as it is.
+_COLUMNS = {
+    ALPACA: (*_ALPACA_TEXT, "history"),
+    SHAREGPT: ("conversations",),
+    MESSAGES: ("messages",),
+}
 _TELLS = {ALPACA: ("instruction", "output"), SHAREGPT: ("conversations",), MESSAGES: ("messages",)}
 _SHAPES = {
     ALPACA: 'an alpaca row holds "instruction" and "output", and may hold "input" and "system"',
@@ -39,6 +43,7 @@ _SHAPES = {
 }
 _TURN_SHAPES = {SHAREGPT: '{"from": …, "value": …}', MESSAGES: '{"role": …, "content": …}'}
 _NEEDS_BOTH = "a conversation needs a user turn and the assistant's answer"
+_HISTORY = 'history holds the earlier exchanges as [user, assistant] pairs: [["Hi?", "Hello."]]'
 
 Turn = tuple[str, str, dict[str, Any]]  # role (messages' name), text, the turn's other keys
 
@@ -98,20 +103,31 @@ def _read_alpaca(row: dict[str, Any], told: str) -> list[Turn]:
         raise Problem("instruction is empty", "every row needs a prompt")
     if not text["output"]:
         raise Problem("output is empty", "every row needs an answer")
-    history = row.get("history", [])
-    if not isinstance(history, list):
-        raise Problem(f"history is {kind(history)}, not a list", "remove it")
-    if history:
-        raise Problem(
-            f"history holds {len(history)} earlier exchanges, which dsc convert does not take",
-            "give each exchange a row of its own, or convert the file from messages or sharegpt",
-        )
     system = text.get("system", "")
     return [
         *([("system", system, {})] if system else []),
+        *_read_history(row.get("history", [])),
         ("user", user_turn(text["instruction"], text.get("input", "")), {}),
         ("assistant", text["output"], {}),
     ]
+
+
+def _read_history(history: Any) -> list[Turn]:
+    """LLaMA-Factory's `history`: the earlier exchanges, [user, assistant] pairs in order."""
+    if not isinstance(history, list):
+        raise Problem(f"history is {kind(history)}, not a list", _HISTORY)
+    turns: list[Turn] = []
+    for i, pair in enumerate(history):
+        if not (isinstance(pair, list) and len(pair) == 2):
+            what = f"a list of {len(pair)}" if isinstance(pair, list) else kind(pair)
+            raise Problem(f"history[{i}] is {what}, not a pair", _HISTORY)
+        for j, role in enumerate(("user", "assistant")):
+            at = f"history[{i}][{j}]"
+            turn = _text({"turn": pair[j]}, "turn", at)
+            if not turn:
+                raise Problem(f"{at} is empty", "every turn needs its text")
+            turns.append((role, turn, {}))
+    return turns
 
 
 def _suggest(role: str, fmt: str) -> str:
@@ -200,16 +216,9 @@ def _read_chat(row: dict[str, Any], fmt: str, told: str) -> list[Turn]:
     return read
 
 
-def _alpaca_columns(turns: list[Turn], source: str) -> dict[str, str]:
+def _alpaca_columns(turns: list[Turn], source: str) -> dict[str, Any]:
     key = _CHAT[source][0]
     system = turns[0][1] if turns[0][0] == "system" else None
-    exchanges = (len(turns) - (system is not None)) // 2
-    if exchanges > 1:
-        raise Problem(
-            f"{key} holds {exchanges} exchanges; an alpaca row holds one",
-            "convert the file to messages or sharegpt, which keep every turn, or give each "
-            "exchange a row of its own",
-        )
     for i, (_, _, extra) in enumerate(turns):
         if extra:
             raise Problem(
@@ -217,8 +226,13 @@ def _alpaca_columns(turns: list[Turn], source: str) -> dict[str, str]:
                 "remove it, or convert the file to messages or sharegpt, which keep it",
             )
     user, answer = turns[-2][1], turns[-1][1]
-    columns = {"instruction": user, "input": "", "output": answer}
-    return columns if system is None else {**columns, "system": system}
+    columns: dict[str, Any] = {"instruction": user, "input": "", "output": answer}
+    if system is not None:
+        columns["system"] = system
+    earlier = turns[system is not None : -2]
+    if earlier:
+        columns["history"] = [[earlier[i][1], earlier[i + 1][1]] for i in range(0, len(earlier), 2)]
+    return columns
 
 
 def _chat_columns(turns: list[Turn], target: str) -> dict[str, Any]:
@@ -232,9 +246,9 @@ def convert_row(row: dict[str, Any], source: str, target: str, told: str = "") -
     row's other keys as they are, metadata last. told says where the source format came from."""
     turns = _read_alpaca(row, told) if source == ALPACA else _read_chat(row, source, told)
     columns = _alpaca_columns(turns, source) if target == ALPACA else _chat_columns(turns, target)
-    others = {key: value for key, value in row.items() if key not in _READS[source]}
+    others = {key: value for key, value in row.items() if key not in _COLUMNS[source]}
     for key in others:
-        if key in _WRITES[target]:
+        if key in _COLUMNS[target]:
             raise Problem(
                 f"the row has the key {key!r}, which the {target} format writes",
                 "rename or remove it: dsc convert keeps the other keys of a row as they are",

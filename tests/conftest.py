@@ -80,3 +80,22 @@ def built(coding_build: Path, tmp_path: Path) -> Path:
     project = copy_project(coding_build, tmp_path / "coding")
     shutil.copytree(coding_build / "build", project / "build")
     return project
+
+
+@pytest.fixture
+def load_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """datasets.load_dataset, offline, with its caches in tmp_path: no network, no home."""
+    for name in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"):
+        monkeypatch.setenv(name, "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "datasets"))
+    import datasets  # the hf extra, installed by make test
+
+    # Read at import, which an earlier test may have done with other settings.
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True, raising=False)
+
+    def load(*args: str, **options: str):
+        return datasets.load_dataset(*args, **options, cache_dir=str(tmp_path / "datasets"))
+
+    return load

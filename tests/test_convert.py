@@ -187,6 +187,39 @@ def test_any_text_converts_and_comes_back(rows: list[tuple]) -> None:
             assert again == row
 
 
+@settings(max_examples=examples(100), deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.lists(st.tuples(FILLED, FILLED), min_size=1, max_size=4), TEXT),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_a_conversation_of_any_length_goes_through_alpaca_history(rows: list[tuple]) -> None:
+    """Earlier exchanges become LLaMA-Factory's `history` pairs, and come back as turns."""
+    messages = []
+    for i, (exchanges, system) in enumerate(rows):
+        turns = [{"role": "system", "content": system}] if system else []
+        for user, answer in exchanges:
+            turns += [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+        messages.append({"id": str(i), "messages": turns})
+    alpaca = _lines(messages, "messages", "alpaca")
+    for (exchanges, _), row in zip(rows, alpaca, strict=True):
+        assert (row["instruction"], row["output"]) == exchanges[-1]
+        assert row.get("history", []) == [list(pair) for pair in exchanges[:-1]]
+    assert _lines(alpaca, "alpaca", "messages") == messages
+
+
+def test_alpaca_with_history_loads_in_datasets(tmp_path: Path, load_dataset) -> None:
+    """Rows with and without `history` in one file: Hugging Face's JSON loader gives the
+    column to every row (null where a row has none), as LLaMA-Factory reads it."""
+    later = chat(USER, ANSWER, '{"role": "user", "content": "And?"}', ANSWER)
+    done, _ = convert(tmp_path, chat(USER, ANSWER) + later, "--to", "alpaca")
+    assert done.exit_code == 0, done.stderr
+    loaded = load_dataset("json", data_files=str(tmp_path / "out.jsonl"), split="train")
+    assert loaded["history"] == [None, [["Hi", "Hello"]]]
+
+
 # --- malformed input: one located message each, nothing written ----------------------------
 
 H_ALPACA = 'an alpaca row holds "instruction" and "output", and may hold "input" and "system"'
@@ -296,13 +329,33 @@ ERRORS = [
         "in.jsonl:1:1: error: output is empty\n  hint: every row needs an answer\n",
     ),
     (
-        "alpaca_history",
-        '{"instruction": "a", "output": "b", "history": [["q", "r"]]}\n',
+        "alpaca_history_not_a_list",
+        '{"instruction": "a", "output": "b", "history": {"q": "r"}}\n',
         ["--to", "messages"],
-        "in.jsonl:1:1: error: history holds 1 earlier exchanges, which dsc convert does not "
-        "take\n"
-        "  hint: give each exchange a row of its own, or convert the file from messages or "
-        "sharegpt\n",
+        "in.jsonl:1:1: error: history is an object, not a list\n"
+        '  hint: history holds the earlier exchanges as [user, assistant] pairs: [["Hi?", '
+        '"Hello."]]\n',
+    ),
+    (
+        "alpaca_history_not_a_pair",
+        '{"instruction": "a", "output": "b", "history": [["q", "r"], ["q"]]}\n',
+        ["--to", "messages"],
+        "in.jsonl:1:1: error: history[1] is a list of 1, not a pair\n"
+        '  hint: history holds the earlier exchanges as [user, assistant] pairs: [["Hi?", '
+        '"Hello."]]\n',
+    ),
+    (
+        "alpaca_history_turn_not_text",
+        '{"instruction": "a", "output": "b", "history": [["q", 7]]}\n',
+        ["--to", "messages"],
+        "in.jsonl:1:1: error: history[0][1] is a number, not a string\n"
+        "  hint: write the text as a JSON string\n",
+    ),
+    (
+        "alpaca_history_turn_empty",
+        '{"instruction": "a", "output": "b", "history": [["", "r"]]}\n',
+        ["--to", "sharegpt"],
+        "in.jsonl:1:1: error: history[0][0] is empty\n  hint: every turn needs its text\n",
     ),
     (
         "messages_not_a_list",
@@ -413,14 +466,6 @@ ERRORS = [
         ["--to", "sharegpt"],
         "in.jsonl:1:1: error: messages ends with a user turn, without an answer\n"
         "  hint: add the assistant's answer, or remove the last turn\n",
-    ),
-    (
-        "many_exchanges_to_alpaca",
-        chat(USER, ANSWER, USER, ANSWER),
-        ["--to", "alpaca"],
-        "in.jsonl:1:1: error: messages holds 2 exchanges; an alpaca row holds one\n"
-        "  hint: convert the file to messages or sharegpt, which keep every turn, or give "
-        "each exchange a row of its own\n",
     ),
     (
         "turn_key_to_alpaca",
