@@ -397,3 +397,26 @@ def convert(
         result = convert_file(in_file, target, source, output, sys.stdout.buffer)
     if not quiet:
         click.echo(result.summary(target, output), err=True)
+
+
+EXAMPLES = click.Choice(["marketing", "coding"])  # scaffold.EXAMPLES
+
+
+@main.command()
+@click.argument("folder", metavar="[DIR]", default=".", type=click.Path(path_type=Path))
+@click.option(
+    "--example", type=EXAMPLES, default="marketing", show_default=True, help="The starter project."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write the starter files into a folder that is not empty (no other file is removed).",
+)
+def init(folder: Path, example: str, force: bool) -> None:
+    """Start a project in DIR (default: the current folder) that builds at once.
+
+    DIR is created when missing, and must be empty unless --force is given.
+    """
+    from compiler.scaffold import scaffold
+
+    click.echo(scaffold(folder, example, force).summary())

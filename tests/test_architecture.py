@@ -41,6 +41,7 @@ RANK = {
     "formats": 6,  # pure: a record's rows in each output format
     "convert": 7,  # pure: dsc convert's rows, by the formats' definitions
     "convertfile": 10,  # EDGE: dsc convert's files
+    "scaffold": 10,  # EDGE: dsc init's starter files
     "stream": 9,  # pure: the per-record work of a run, indifferent to its runner
     "emit": 9,
     "card": 9,  # pure: the dataset card and dataset_info.json of a build
@@ -141,6 +142,7 @@ EDGE = {
     "readback",
     "pipeline",
     "convertfile",
+    "scaffold",
     "cli",
     "__main__",
 }
