@@ -53,6 +53,7 @@ RANK = {
     "diff": 11,
     "explain": 8,  # pure: describes a record of a compiled project
     "report": 12,
+    "htmlreport": 12,  # pure: the stats document as a self-contained HTML page
     "cli": 13,
     "__main__": 14,
     "__init__": 0,
@@ -83,6 +84,7 @@ PURE = (
     "convert",
     "stream",
     "report",
+    "htmlreport",
     "card",
     "hashing",
     "model",
