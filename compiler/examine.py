@@ -128,15 +128,18 @@ def stats_files(
         ) -> None:
             try:
                 found = None if isinstance(raw, int) else line_value(path, number, raw)
-                if found is None:
-                    entry["skipped"] += isinstance(raw, int)
-                    return
-                text, row = found
+            except CompileError:
+                found = None
+            if found is None:
+                entry["skipped"] += not isinstance(raw, bytes) or bool(raw.strip())
+                return
+            text, row = found
+            try:
                 if not isinstance(row, dict) or refused(row, text) is not None:
-                    raise Problem("", "")
+                    raise Problem("not a row", "")
                 entry["format"] = entry["format"] or detect(row)
                 tally.add(read_row(row, entry["format"]), row)
-            except (CompileError, Problem):
+            except Problem:
                 entry["skipped"] += 1
 
         _read(path, feed, progress)

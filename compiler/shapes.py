@@ -244,8 +244,11 @@ def _preference_chat(row: dict[str, Any]) -> Read:
             (f"{at}.content", turn) for (at, _), turn in zip([*prompt, *answer], turns, strict=True)
         ]
         sides[key] = named
-    asked = _turns_read(sides["chosen"][: len(prompt)] or [("", ("user", "", {}))])
-    read = Read(texts=asked.texts if prompt else [], asks=asked.asks if prompt else [])
+    read = Read()
+    for where, (role, text, _) in sides["chosen"][: len(prompt)]:
+        read.texts.append((_ROLE_FIELD[role], text))
+        if role == "user":
+            read.asks.append((where, text))
     for key, named in sides.items():
         for where, (_, text, _) in named[len(prompt) :]:
             read.texts.append((key, text))
