@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.test-installed-stamp
 
 .PHONY: dataset test check bench lint format fuzz clean
 
-# Building needs the package alone; tests, lint and the bench add the test and hf extras.
+# Building needs the package alone; tests, lint and the bench add the test, hf and tokens extras.
 dataset: $(STAMP)
 	$(BIN)/dsc build
 
@@ -38,7 +38,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,hf]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hf,tokens]'
 	touch $(TEST_STAMP)
 
 clean:

@@ -18,6 +18,7 @@ import click
 
 from compiler import __version__
 from compiler.errors import CompileError, showable
+from compiler.formats import FORMATS
 
 PROJECT = click.option(
     "-C",
@@ -232,7 +233,12 @@ def _build(
             reasons = []
     from compiler.pipeline import build as run_build
 
-    result = run_build(project, out_dir, seed, jobs)
+    with contextlib.ExitStack() as bars:
+
+        def progress(records: int) -> Any:
+            return bars.enter_context(_progress("building", records, BUILD_PROGRESS_RECORDS))
+
+        result = run_build(project, out_dir, seed, jobs, progress=progress)
     # Said once the build succeeded: a seed or spec that is then refused rebuilt nothing.
     if reasons:
         shown = reasons if verbose else reasons[:10]
@@ -420,3 +426,142 @@ def init(folder: Path, example: str, force: bool) -> None:
     from compiler.scaffold import scaffold
 
     click.echo(scaffold(folder, example, force).summary())
+
+
+# --- looking at any JSONL file: dsc validate, dsc stats (docs/validate.md, docs/stats.md) ---
+
+# A progress bar shows on stderr for work that takes more than about a second at the measured
+# rates (docs/benchmarks.md), on a terminal only, and never under CI.
+VALIDATE_PROGRESS_BYTES = 8 * 1024 * 1024
+BUILD_PROGRESS_RECORDS = 20_000
+ROW_FORMATS = click.Choice(FORMATS)
+FROM = click.option(
+    "--from",
+    "source",
+    type=ROW_FORMATS,
+    default=None,
+    help="Read every file as this format (default: told by each file's first row).",
+)
+REPORT = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+PATHS = click.argument("paths", nargs=-1, required=True, metavar="FILE…|DIR")
+
+
+def progress_wanted(size: int, threshold: int) -> bool:
+    """Whether a progress bar is worth showing: long work, on a terminal, not under CI."""
+    return size > threshold and sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@contextlib.contextmanager
+def _progress(label: str, size: int, threshold: int) -> Iterator[Any]:
+    """An update(n) function: click's bar on stderr when progress_wanted, else nothing."""
+    if not progress_wanted(size, threshold):
+        yield lambda n: None
+        return
+    with click.progressbar(length=size, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+@main.command()
+@PATHS
+@FROM
+@REPORT
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--min-instruction", type=click.IntRange(min=0), default=10, show_default=True)
+@click.option("--max-instruction", type=click.IntRange(min=0), default=1000, show_default=True)
+@click.option("--min-output", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option("--max-output", type=click.IntRange(min=0), default=4000, show_default=True)
+@click.option(
+    "--max-length-bias",
+    type=click.IntRange(0, 100),
+    default=60,
+    show_default=True,
+    help="Warn when chosen is longer than rejected in more than this % of pairs.",
+)
+@click.option(
+    "--kto-share",
+    type=(click.IntRange(0, 100), click.IntRange(0, 100)),
+    default=(40, 60),
+    show_default=True,
+    help="Warn when the desirable % of KTO rows is outside LOW HIGH.",
+)
+def validate(
+    paths: tuple[str, ...],
+    source: str | None,
+    fmt: str,
+    strict: bool,
+    min_instruction: int,
+    max_instruction: int,
+    min_output: int,
+    max_output: int,
+    max_length_bias: int,
+    kto_share: tuple[int, int],
+) -> None:
+    """Check JSONL files of any format the build writes: errors and quality warnings.
+
+    A folder stands for every .jsonl file below it. Exit 1 on errors (--strict: on warnings).
+    """
+    from compiler.examine import validate_files, validate_paths
+    from compiler.jsonlfile import total_size
+    from compiler.rowcheck import Limits, total_summary, validation_document
+
+    limits = Limits(
+        min_instruction, max_instruction, min_output, max_output, max_length_bias, *kto_share
+    )
+    files = validate_paths(paths)
+    text = fmt == "text"
+    say = (lambda d: click.echo(d.render())) if text else (lambda d: None)
+    done = (lambda check: click.echo(check.summary())) if text else (lambda check: None)
+    size = total_size(files)
+    with _progress("validating", size, VALIDATE_PROGRESS_BYTES) as update:
+        checks = validate_files(files, limits, source, say, done, update)
+    if not text:
+        click.echo(json.dumps(validation_document(checks), ensure_ascii=False, indent=2))
+    elif len(checks) > 1:
+        click.echo(total_summary(checks))
+    if any(c.errors or (strict and c.warnings) for c in checks):
+        sys.exit(1)
+
+
+@main.command()
+@PATHS
+@FROM
+@REPORT
+@click.option(
+    "--by",
+    multiple=True,
+    metavar="KEY",
+    help="Count rows by this metadata key (repeatable; default: every key of few values).",
+)
+@click.option(
+    "--tokenizer",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A tokenizer.json: lengths in its tokens too (needs the `tokens` extra).",
+)
+def stats(
+    paths: tuple[str, ...], source: str | None, fmt: str, by: tuple[str, ...], tokenizer: str | None
+) -> None:
+    """Counts, length distributions, duplicates and split balance of JSONL files.
+
+    A dsc build folder, or one that holds train/val/test .jsonl files, is read as its splits.
+    """
+    from compiler.examine import stats_files, stats_paths
+    from compiler.jsonlfile import total_size
+    from compiler.statstext import stats_text
+
+    files = stats_paths(paths)
+    with _progress("reading", total_size(files), VALIDATE_PROGRESS_BYTES) as update:
+        document = stats_files(files, source, by or None, tokenizer, update)
+    if fmt == "json":
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        click.echo(stats_text(document))
+    skipped = sum(f["skipped"] for f in document["files"])
+    if skipped:
+        click.echo(
+            f"note: {skipped} line{'s' * (skipped != 1)} that are not rows were skipped; "
+            "dsc validate says why",
+            err=True,
+        )

@@ -16,12 +16,11 @@ from typing import Any
 
 from compiler.errors import Collector, CompileError, Location
 from compiler.formats import SHAREGPT_ROLES, user_turn
-from compiler.rows import json_line
-from compiler.text import describe, field_name, hint, refused_strings, shown
+from compiler.jsonl import Problem, kind, line_value, refused
+from compiler.text import shown
 
 ALPACA, SHAREGPT, MESSAGES = "alpaca", "sharegpt", "messages"
 CONVERT_FORMATS = (ALPACA, SHAREGPT, MESSAGES)
-BOM = b"\xef\xbb\xbf"
 ERROR_LIMIT = 200  # located messages kept; the others are counted
 
 # The keys of a chat format: the list of turns, a turn's role and its text.
@@ -46,27 +45,6 @@ _NEEDS_BOTH = "a conversation needs a user turn and the assistant's answer"
 _HISTORY = 'history holds the earlier exchanges as [user, assistant] pairs: [["Hi?", "Hello."]]'
 
 Turn = tuple[str, str, dict[str, Any]]  # role (messages' name), text, the turn's other keys
-
-
-class Problem(Exception):
-    """What is wrong with a row and how to fix it; the caller knows the line."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
-
-
-def kind(value: Any) -> str:
-    """A JSON value's type as a message names it."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "a list" if isinstance(value, list) else "an object"
 
 
 def detect(row: dict[str, Any]) -> str:
@@ -146,7 +124,7 @@ def _roles(fmt: str) -> str:
     return f"the roles of {fmt} are {system}, {user} and {assistant}"
 
 
-def _read_turn(turn: Any, at: str, fmt: str) -> Turn:
+def read_turn(turn: Any, at: str, fmt: str) -> Turn:
     _, role_key, text_key = _CHAT[fmt]
     names = _ROLE_NAMES[fmt]
     if not isinstance(turn, dict):
@@ -179,7 +157,7 @@ def _article(name: str) -> str:
     return "an" if name == "assistant" else "a"
 
 
-def _read_chat(row: dict[str, Any], fmt: str, told: str) -> list[Turn]:
+def read_chat(row: dict[str, Any], fmt: str, told: str) -> list[Turn]:
     key = _CHAT[fmt][0]
     if key not in row:
         raise Problem(f"row has no key {key!r}", _SHAPES[fmt] + told)
@@ -188,7 +166,14 @@ def _read_chat(row: dict[str, Any], fmt: str, told: str) -> list[Turn]:
         raise Problem(f"{key} is {kind(turns)}, not a list", _SHAPES[fmt])
     if not turns:
         raise Problem(f"{key} is empty", _NEEDS_BOTH)
-    read = [_read_turn(turn, f"{key}[{i}]", fmt) for i, turn in enumerate(turns)]
+    return read_conversation([(f"{key}[{i}]", turn) for i, turn in enumerate(turns)], fmt, key)
+
+
+def read_conversation(turns: list[tuple[str, Any]], fmt: str, key: str) -> list[Turn]:
+    """The turns of one conversation in chat format fmt, each named where it stands (at), as
+    the optional system turn, then user and assistant turns in turn, ending with the
+    assistant's; key names the whole in messages."""
+    read = [read_turn(turn, at, fmt) for at, turn in turns]
     names = _ROLE_NAMES[fmt]
     start = 1 if read[0][0] == "system" else 0
     if start == len(read):
@@ -197,13 +182,13 @@ def _read_chat(row: dict[str, Any], fmt: str, told: str) -> list[Turn]:
         role, expected = read[i][0], ("user", "assistant")[(i - start) % 2]
         if role == "system":
             raise Problem(
-                f"{key}[{i}] is a system turn after the first turn",
+                f"{turns[i][0]} is a system turn after the first turn",
                 "a system turn may only open the conversation",
             )
         if role != expected:
             found, meant = names[role], names[expected]
             raise Problem(
-                f"{key}[{i}] is {_article(found)} {found} turn where {_article(meant)} {meant} "
+                f"{turns[i][0]} is {_article(found)} {found} turn where {_article(meant)} {meant} "
                 "turn should be",
                 f"turns alternate {names['user']}, {names['assistant']}, {names['user']}, …, "
                 "after an optional system turn",
@@ -244,7 +229,7 @@ def _chat_columns(turns: list[Turn], target: str) -> dict[str, Any]:
 def convert_row(row: dict[str, Any], source: str, target: str, told: str = "") -> dict[str, Any]:
     """row, in format source, as a row of format target: id first, the format's columns, the
     row's other keys as they are, metadata last. told says where the source format came from."""
-    turns = _read_alpaca(row, told) if source == ALPACA else _read_chat(row, source, told)
+    turns = _read_alpaca(row, told) if source == ALPACA else read_chat(row, source, told)
     columns = _alpaca_columns(turns, source) if target == ALPACA else _chat_columns(turns, target)
     others = {key: value for key, value in row.items() if key not in _COLUMNS[source]}
     for key in others:
@@ -256,18 +241,6 @@ def convert_row(row: dict[str, Any], source: str, target: str, told: str = "") -
     converted = {"id": others.pop("id")} if "id" in others else {}
     metadata = {"metadata": others.pop("metadata")} if "metadata" in others else {}
     return {**converted, **columns, **others, **metadata}
-
-
-def _refused(row: dict[str, Any]) -> Problem | None:
-    """The first key or string of row that no output may hold (the text gate, text.py)."""
-    for path, is_key, text, char in refused_strings(row):
-        if is_key:
-            where = field_name(path[:-1]) if len(path) > 1 else "the row"
-            return Problem(
-                f"mapping key {shown(text)} in {where} holds {describe(char)}", hint(char)
-            )
-        return Problem(f"{field_name(path)} holds {describe(char)}", hint(char))
-    return None
 
 
 class Converter:
@@ -287,29 +260,14 @@ class Converter:
     def line(self, number: int, raw: bytes) -> str:
         """The JSON line of one input line (without its line break); "" when the line is blank
         or wrong, its problem gathered in errors."""
-        if number == 1 and raw.startswith(BOM):
-            # Line 1 is read once the BOM is gone: with it, each of its columns is one off.
-            self.add(
-                1,
-                1,
-                "file starts with a byte order mark (BOM)",
-                "save the file as UTF-8 without BOM",
-            )
-            return ""
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            column = len(raw[: exc.start].decode("utf-8", "replace")) + 1
-            byte = raw[exc.start]
-            self.add(number, column, f"invalid UTF-8 byte 0x{byte:02x}", "save the file as UTF-8")
-            return ""
-        if not text.strip():
-            return ""
-        try:
-            row = json_line(self.relpath, number, text)
+            found = line_value(self.relpath, number, raw)
         except CompileError as exc:
             self.errors.extend(exc)
             return ""
+        if found is None:
+            return ""
+        text, row = found
         try:
             return self._convert(number, row, text)
         except Problem as problem:
@@ -323,10 +281,9 @@ class Converter:
                 "each line of a .jsonl file is one row, a JSON object: "
                 '{"instruction": …, "output": …}, {"conversations": […]} or {"messages": […]}',
             )
-        # A lone surrogate or a NUL can only come from a \u escape: raw, neither is JSON.
-        refused = _refused(row) if "\\u" in text else None
-        if refused is not None:
-            raise refused
+        problem = refused(row, text)
+        if problem is not None:
+            raise problem
         if self.source is None:
             self.stopped = True  # until the row tells its format
             self.source = detect(row)

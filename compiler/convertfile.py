@@ -1,8 +1,9 @@
 """EDGE: dsc convert's files: read the input a line at a time, convert into a temporary file,
 then rename it into place or copy it to standard output, so nothing is written on error.
 
-Memory is bounded by the longest line (LINE_LIMIT) and the messages kept (convert.ERROR_LIMIT),
-never by the length of the file: a line is converted and written before the next is read.
+Memory is bounded by the longest line (jsonlfile.LINE_LIMIT) and the messages kept
+(convert.ERROR_LIMIT), never by the length of the file: a line is converted and written before
+the next is read.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from compiler import files
+from compiler import files, jsonlfile
 from compiler.convert import Converter
 from compiler.errors import CompileError, Location, fail
+from compiler.jsonl import over_limit
 
-LINE_LIMIT = 16 * 1024 * 1024  # bytes of one line, its line break left out
-_BUFFER = 1 << 20
+_BUFFER = jsonlfile.BUFFER
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,8 @@ def convert_file(
     """Convert the JSONL file at path into format target: into out, or onto stdout once the
     whole file has converted. Raises CompileError, having written nothing, on any problem."""
     name = str(path)
-    try:
-        fd = files.open_named(name)
-    except files.Refused as exc:
-        raise fail(Location(name), exc.message, exc.hint) from None
     converter = Converter(name, target, source)
-    with os.fdopen(fd, "rb", buffering=_BUFFER) as reader:
+    with jsonlfile.opened(name) as reader:
         if out is not None:
             _check_output(path, out)
             _write_beside(out, lambda writer: _stream(reader, writer, converter))
@@ -70,14 +67,10 @@ def convert_file(
 def _stream(reader: BinaryIO, writer: BinaryIO, converter: Converter) -> None:
     """Feed every line to converter and write what it makes until the first problem; then
     read on to find the others, writing nothing more. An OSError raised is the writer's."""
-    for number, raw in enumerate(_lines(reader, converter.relpath), 1):
+    for number, raw in enumerate(jsonlfile.lines(reader, converter.relpath), 1):
         if isinstance(raw, int):
-            converter.add(
-                number,
-                1,
-                f"line is {raw} bytes, over the limit of {LINE_LIMIT} bytes",
-                "a row of a .jsonl file is one line, and no row needs that much text: "
-                "check that the file is JSONL",
+            converter.errors.extend(
+                over_limit(converter.relpath, number, raw, jsonlfile.LINE_LIMIT)
             )
             continue
         line = converter.line(number, raw)
@@ -88,42 +81,9 @@ def _stream(reader: BinaryIO, writer: BinaryIO, converter: Converter) -> None:
     converter.errors.raise_if_any()
 
 
-def _lines(reader: BinaryIO, name: str) -> Iterator[bytes | int]:
-    """Each line of reader without its line break, or the size of a line over LINE_LIMIT
-    (read past, never kept)."""
-    try:
-        while raw := reader.readline(LINE_LIMIT + 1):
-            if raw.endswith(b"\n"):
-                yield raw[:-1]
-            elif len(raw) <= LINE_LIMIT:
-                yield raw  # the last line, without a line break
-            else:
-                size = len(raw)
-                while (chunk := reader.readline(_BUFFER)) and not chunk.endswith(b"\n"):
-                    size += len(chunk)
-                yield size + max(len(chunk) - 1, 0)
-    except OSError as exc:
-        raise fail(
-            Location(name), f"cannot read {name}: {exc.strerror}", "check the file"
-        ) from None
-
-
-# How metadata.json names its writer (stats.py), near the top of the file.
-_DSC_MARK = b'"compiler": {"name": "dsc"'
-
-
-def _is_build(folder: str) -> bool:
-    """Whether folder holds a metadata.json that dsc build wrote."""
-    try:
-        with open(os.path.join(folder, "metadata.json"), "rb") as handle:
-            return _DSC_MARK in handle.read(4096)
-    except OSError:
-        return False
-
-
 def _build_folder(folder: str) -> str | None:
     """The dsc build folder that is folder or holds it, if any."""
-    while not _is_build(folder):
+    while not jsonlfile.is_build(folder):
         parent = os.path.dirname(folder)
         if parent == folder:
             return None

@@ -47,10 +47,12 @@ class Diagnostic:
     location: Location
     message: str
     hint: str = ""
+    severity: str = "error"  # or "warning": dsc validate's quality guidelines
 
     def render(self) -> str:
         where, message = showable(str(self.location)), showable(self.message)
-        text = f"{where}: error: {message}" if where else f"error: {message}"
+        severity = self.severity
+        text = f"{where}: {severity}: {message}" if where else f"{severity}: {message}"
         if self.hint:
             text += f"\n  hint: {showable(self.hint)}"
         return text

@@ -30,6 +30,9 @@ from compiler.uptodate import CARD, CONTEXTS, DATASET
 from compiler.validate import validate
 from compiler.yamldoc import refuse_controls, sha256_text
 
+# Given the number of records a build makes, what to call with the number made so far.
+Progress = Callable[[int], Callable[[int], None] | None]
+
 
 def load_project(root: Path, seed: int | None = None, out_dir: Path | None = None) -> Project:
     """Read, validate and resolve every spec file of the project at `root`.
@@ -271,19 +274,24 @@ def compile_records(
     watch: str | None = None,
     trace: bool = False,
     run_size: int = RUN_RECORDS,
+    progress: Progress | None = None,
 ) -> Compiled:
     """Expand, check and split, with `jobs` worker processes; write(task, lines) receives the
     kept records' JSON lines in id order. watch names a record to keep (for dsc explain);
     run_size is the number of records a worker renders at a time (the output never depends
-    on it, nor on jobs)."""
+    on it, nor on jobs). progress, given the number of records, returns what to call with the
+    number of records made as each run is gathered (dsc build's progress bar)."""
     config = project.config
     rules, expand_errors = expand(project)
     stream = Stream(project, rules, watch)
     gather = _Gather(rules, write, expand_errors, config)
     # No more workers than runs' worth of records: a small project is built in this process.
     jobs = min(jobs, -(-len(gather.ids) // run_size))
+    made = progress(len(gather.ids)) if progress is not None else None
     for chunk in ordered_map(stream, stream.runs(run_size), jobs):
         gather.take(chunk)
+        if made is not None:
+            made(chunk.made)
     gather.expand_errors.raise_if_any()
     gather.check_errors.raise_if_any()
     ratios = [r for _, r in config.split.ratios]
@@ -335,6 +343,7 @@ def build(
     seed: int | None = None,
     jobs: int | None = None,
     run_size: int = RUN_RECORDS,
+    progress: Progress | None = None,
 ) -> BuildResult:
     """Compile the project into out_dir (default root/build); the old build survives any error.
 
@@ -349,7 +358,9 @@ def build(
     try:
         with writer:
             jobs = usable_cpus() if jobs is None else jobs
-            result = compile_records(project, writer.add, jobs=jobs, run_size=run_size)
+            result = compile_records(
+                project, writer.add, jobs=jobs, run_size=run_size, progress=progress
+            )
             outputs = writer.route(result.assignment, result.rows)
             metadata = metadata_document(
                 project,

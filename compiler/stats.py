@@ -24,14 +24,17 @@ SPLIT_ALGORITHM = {
 
 
 def length_stats(values: array) -> dict[str, Any]:
-    """Min, max, mean and nearest-rank percentiles of some lengths.
+    """Min, max, mean and nearest-rank percentiles of some lengths."""
+    return counted_stats(Counter(values))
 
-    Counts each distinct length instead of sorting a million of them.
-    """
-    if not values:
+
+def counted_stats(counter: Counter[int]) -> dict[str, Any]:
+    """length_stats of the lengths counted in counter (length -> how many): each distinct
+    length is counted instead of sorting a million of them. dsc stats counts this way too."""
+    counts = sorted((value, count) for value, count in counter.items() if count)
+    if not counts:
         return {"min": 0, "max": 0, "mean": 0, "p50": 0, "p95": 0}
-    counts = sorted(Counter(values).items())
-    n = len(values)
+    n = sum(count for _, count in counts)
 
     def rank(p: int) -> int:
         position = max(0, -(-p * n // 100) - 1)

@@ -42,6 +42,13 @@ RANK = {
     "convert": 7,  # pure: dsc convert's rows, by the formats' definitions
     "convertfile": 10,  # EDGE: dsc convert's files
     "scaffold": 10,  # EDGE: dsc init's starter files
+    "jsonl": 1,  # pure: one line of any JSONL file, decoded or refused
+    "jsonlfile": 2,  # EDGE: JSONL files named on the command line, a line at a time
+    "shapes": 8,  # pure: rows of any JSONL file in the build's formats
+    "rowcheck": 9,  # pure: dsc validate's checks
+    "rowstats": 9,  # pure: dsc stats' figures
+    "statstext": 9,  # pure: dsc stats' figures as text
+    "examine": 10,  # EDGE: dsc validate and dsc stats over files and folders
     "stream": 9,  # pure: the per-record work of a run, indifferent to its runner
     "emit": 9,
     "card": 9,  # pure: the dataset card and dataset_info.json of a build
@@ -59,6 +66,11 @@ RANK = {
     "__init__": 0,
 }
 PURE = (
+    "jsonl",
+    "shapes",
+    "rowcheck",
+    "rowstats",
+    "statstext",
     "yamlerrors",
     "yamlcompose",
     "yamldoc",
@@ -145,6 +157,8 @@ EDGE = {
     "pipeline",
     "convertfile",
     "scaffold",
+    "jsonlfile",
+    "examine",
     "cli",
     "__main__",
 }

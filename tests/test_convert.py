@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler import cli, convertfile
+from compiler import cli, convertfile, jsonlfile
 from compiler.cli import main
 from compiler.convert import CONVERT_FORMATS, Converter
 from compiler.pipeline import build
@@ -573,8 +573,8 @@ def test_a_failed_write_is_reported_and_leaves_nothing_behind(
 def test_a_line_over_the_limit_is_refused_without_being_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(convertfile, "LINE_LIMIT", 40)
-    monkeypatch.setattr(convertfile, "_BUFFER", 16)
+    monkeypatch.setattr(jsonlfile, "LINE_LIMIT", 40)
+    monkeypatch.setattr(jsonlfile, "BUFFER", 16)
     long = '{"instruction": "' + "a" * 60 + '", "output": "b"}'
     text = '{"instruction": "a", "output": "b"}\n' + long + "\n" + long
     result, stderr = convert(tmp_path, text, "--to", "messages")
