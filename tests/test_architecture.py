@@ -41,6 +41,7 @@ RANK = {
     "formats": 6,  # pure: a record's rows in each output format
     "convert": 7,  # pure: dsc convert's rows, by the formats' definitions
     "convertfile": 10,  # EDGE: dsc convert's files
+    "outfile": 2,  # EDGE: a file the user names as an output, written beside and renamed
     "scaffold": 10,  # EDGE: dsc init's starter files
     "jsonl": 1,  # pure: one line of any JSONL file, decoded or refused
     "jsonlfile": 2,  # EDGE: JSONL files named on the command line, a line at a time
@@ -61,8 +62,11 @@ RANK = {
     "explain": 8,  # pure: describes a record of a compiled project
     "report": 12,
     "htmlreport": 12,  # pure: the stats document as a self-contained HTML page
-    "cli": 13,
-    "__main__": 14,
+    "clibase": 12,  # EDGE: the commands' common ground (options, errors, signals, progress)
+    "cliproject": 13,  # EDGE: build, check, diff, explain, init
+    "clifiles": 13,  # EDGE: convert, validate, stats
+    "cli": 14,
+    "__main__": 15,
     "__init__": 0,
 }
 PURE = (
@@ -156,9 +160,13 @@ EDGE = {
     "readback",
     "pipeline",
     "convertfile",
+    "outfile",
     "scaffold",
     "jsonlfile",
     "examine",
+    "clibase",
+    "cliproject",
+    "clifiles",
     "cli",
     "__main__",
 }

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler import cli, convertfile, jsonlfile
+from compiler import clifiles, convertfile, jsonlfile, outfile
 from compiler.cli import main
 from compiler.convert import CONVERT_FORMATS, Converter
 from compiler.pipeline import build
@@ -560,7 +560,7 @@ def test_a_failed_write_is_reported_and_leaves_nothing_behind(
     def full(source: str, target: str) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(convertfile.os, "replace", full)
+    monkeypatch.setattr(outfile.os, "replace", full)
     result, stderr = convert(tmp_path, ALPACA, "--to", "messages")
     assert (result.exit_code, stderr) == (
         1,
@@ -694,7 +694,7 @@ def test_from_and_to_may_not_name_one_format(tmp_path: Path) -> None:
 def test_help_and_choices() -> None:
     short = CliRunner().invoke(main, ["convert", "-h"])
     assert short.exit_code == 0 and short.output.startswith("Usage: main convert [OPTIONS] IN")
-    assert tuple(cli.CONVERT_FORMATS.choices) == CONVERT_FORMATS
+    assert tuple(clifiles.CONVERT_FORMATS.choices) == CONVERT_FORMATS
 
 
 # --- streaming ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from compiler import cli
+from compiler import clibase
 from compiler.cli import main
 from tests.helpers import (
     CASES,
@@ -57,14 +57,14 @@ def test_bad_input_gives_its_exact_message(
 ) -> None:
     """Exit code 1, the exact stderr, no traceback, nothing written; CRLF files say the same.
 
-    No case may reach the last-resort handler for bugs (cli.internal_error): each must be a
+    No case may reach the last-resort handler for bugs (clibase.internal_error): each must be a
     CompileError.
     """
 
     def bug(exc: Exception) -> None:
         pytest.fail(f"the case reached dsc's internal-error handler: {exc!r}")
 
-    monkeypatch.setattr(cli, "internal_error", bug)
+    monkeypatch.setattr(clibase, "internal_error", bug)
     project = prepare_error_case(name, tmp_path, crlf)
     before = _snapshot(tmp_path)
     monkeypatch.chdir(tmp_path)  # `-C NAME`, as people type it: messages show it as given

@@ -16,7 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compiler import cli
-from compiler.cli import EX_SOFTWARE, main
+from compiler.cli import main
+from compiler.clibase import EX_SOFTWARE
 from compiler.errors import Collector, CompileError, Diagnostic, Location, showable
 from compiler.model import DEFAULT_MAX_OUTPUT_BYTES
 from compiler.pipeline import build

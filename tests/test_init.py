@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.cli import EXAMPLES as CLI_EXAMPLES
+from compiler.cliproject import EXAMPLES as CLI_EXAMPLES
 from compiler.errors import CompileError
 from compiler.scaffold import COMMON, EXAMPLES, scaffold, starter_files
 from tests.helpers import CASES, ROOT, read_tree

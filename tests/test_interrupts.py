@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import cli, emit
+from compiler import clibase, emit
 from compiler.pipeline import build
 from tests.helpers import CASES, copy_project, read_tree
 
@@ -154,7 +154,11 @@ def test_an_interrupt_after_any_step_leaves_the_old_build_or_the_new_one(
         project = _fresh(builds, tmp_path / f"at{at}", with_old_build)
         steps = Steps(signum=signum, at=at)
         fds = _open_fds()
-        with cli._sigterm_unwinds(), pytest.raises(KeyboardInterrupt), counted(steps, monkeypatch):
+        with (
+            clibase.sigterm_unwinds(),
+            pytest.raises(KeyboardInterrupt),
+            counted(steps, monkeypatch),
+        ):
             build(project, jobs=1)
         leftovers = sorted(set(os.listdir(project)) - {"build", "data", "specs"})
         assert leftovers == [], f"signal after step {at} of {total} left {leftovers}"

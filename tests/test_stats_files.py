@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import cli as cli_module
+from compiler import clibase
 from compiler.rowstats import histogram
 from compiler.statstext import bar
 from tests.helpers import ROOT
@@ -175,12 +175,12 @@ def test_a_progress_bar_shows_when_wanted(cli, in_root, monkeypatch, args, label
     """Whether the work is long, on a terminal, outside CI is progress_wanted's decision
     (test_progress_is_wanted_on_a_terminal_outside_ci); here it is injected."""
     assert label not in cli(*args).stderr
-    monkeypatch.setattr(cli_module, "progress_wanted", lambda size, threshold: True)
+    monkeypatch.setattr(clibase, "progress_wanted", lambda size, threshold: True)
     assert label in cli(*args).stderr  # click shows only the label where stderr is no tty
 
 
 def test_a_build_shows_a_progress_bar_when_wanted(built: Path, cli, monkeypatch) -> None:
-    monkeypatch.setattr(cli_module, "progress_wanted", lambda size, threshold: True)
+    monkeypatch.setattr(clibase, "progress_wanted", lambda size, threshold: True)
     result = cli("build", "-C", built, "--force")
     assert result.exit_code == 0
     assert "building" in result.stderr
@@ -196,10 +196,46 @@ def test_progress_is_wanted_on_a_terminal_outside_ci(monkeypatch) -> None:
 
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr(sys, "stderr", Terminal(True))
-    assert cli_module.progress_wanted(11, 10)
-    assert not cli_module.progress_wanted(10, 10)
+    assert clibase.progress_wanted(11, 10)
+    assert not clibase.progress_wanted(10, 10)
     monkeypatch.setenv("CI", "true")
-    assert not cli_module.progress_wanted(11, 10)
+    assert not clibase.progress_wanted(11, 10)
     monkeypatch.delenv("CI")
     monkeypatch.setattr(sys, "stderr", Terminal(False))
-    assert not cli_module.progress_wanted(11, 10)
+    assert not clibase.progress_wanted(11, 10)
+
+
+def test_the_html_report_is_the_page_of_the_json_document(cli, in_root, tmp_path: Path) -> None:
+    from compiler.htmlreport import html_report
+
+    document = json.loads(cli("stats", "--format", "json", "build/").stdout)
+    page = tmp_path / "report.html"
+    result = cli("stats", "build/", "--html", str(page))
+    assert (result.exit_code, result.stderr) == (0, f"wrote {page}\n")
+    assert result.stdout == cli("stats", "build/").stdout  # the text is printed as without it
+    assert page.read_bytes() == html_report(document).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            "build/report.html",
+            "build/report.html: error: the output is inside the dsc build folder build/\n"
+            "  hint: every build replaces that folder, and dsc check refuses files it did not "
+            "write: write the report elsewhere\n",
+        ),
+        (
+            "tests/corpus/alpaca_good.jsonl",
+            "tests/corpus/alpaca_good.jsonl: error: the output is the input file\n"
+            "  hint: write to another file: dsc stats never replaces its input\n",
+        ),
+    ],
+)
+def test_the_html_report_never_replaces_an_input_or_lands_in_a_build(
+    cli, in_root, target: str, message: str
+) -> None:
+    before = (ROOT / target).read_bytes() if (ROOT / target).exists() else None
+    result = cli("stats", "build/", "tests/corpus/alpaca_good.jsonl", "--html", target)
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", message)
+    assert ((ROOT / target).read_bytes() if (ROOT / target).exists() else None) == before

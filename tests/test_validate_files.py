@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler import cli, jsonlfile
+from compiler import clifiles, jsonlfile
 from compiler.formats import FORMATS, encoder
 from compiler.model import Record
 from compiler.rowcheck import FileCheck, Limits
@@ -256,5 +256,5 @@ def test_a_file_the_build_writes_validates_without_errors(made: list[Record]) ->
 
 
 def test_row_formats_are_the_builds() -> None:
-    assert tuple(cli.ROW_FORMATS.choices) == FORMATS
+    assert tuple(clifiles.ROW_FORMATS.choices) == FORMATS
     assert (CASES / "formats").is_dir()

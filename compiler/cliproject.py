@@ -1,0 +1,258 @@
+"""The commands on a project: dsc build, check, diff, explain and init."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from compiler.clibase import (
+    BUILD_PROGRESS_RECORDS,
+    OUT,
+    PROJECT,
+    QUIET,
+    SEED,
+    output_folder,
+    output_name,
+    progress_bar,
+    sigterm_unwinds,
+)
+
+
+def _rebuild_command(project: Path) -> str:
+    """How to rebuild this project: the Makefile's target when it has one (dsc's scaffold)."""
+    try:
+        makefile = (project / "Makefile").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        makefile = ""
+    if any(line.startswith("dataset:") for line in makefile.splitlines()):
+        return "`make dataset` (dsc build)"
+    return "`dsc build`" if str(project) == "." else f"`dsc build -C {project}`"
+
+
+@click.command()
+@PROJECT
+@OUT
+@SEED
+@click.option("--force", is_flag=True, help="Rebuild even when the build is up to date.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one per usable CPU); the output is the same for any number.",
+)
+@QUIET
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Print every rebuild reason and every file written."
+)
+def build(
+    project: Path,
+    out: Path | None,
+    seed: int | None,
+    force: bool,
+    jobs: int | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Compile the specs into build/ (skipped when nothing changed)."""
+    from compiler.emit import check_output_dir
+
+    out_dir = output_folder(project, out)
+    check_output_dir(project, out_dir)
+    say = (lambda *args, **kwargs: None) if quiet else click.echo
+    with sigterm_unwinds():
+        _build(project, out_dir, output_name(out_dir, out), seed, force, jobs, say, verbose)
+
+
+def _build(
+    project: Path,
+    out_dir: Path,
+    name: str,
+    seed: int | None,
+    force: bool,
+    jobs: int | None,
+    say: Any,
+    verbose: bool,
+) -> None:
+    from compiler.uptodate import stale_reasons
+
+    reasons: list[str] = []
+    if out_dir.exists() and not force:
+        reasons = stale_reasons(project, out_dir, seed)
+        if not reasons:
+            say(f"{name} is up to date")
+            return
+        if not (out_dir / "metadata.json").is_file():
+            reasons = []
+    from compiler.pipeline import build as run_build
+
+    with contextlib.ExitStack() as bars:
+
+        def progress(records: int) -> Any:
+            return bars.enter_context(progress_bar("building", records, BUILD_PROGRESS_RECORDS))
+
+        result = run_build(project, out_dir, seed, jobs, progress=progress)
+    # Said once the build succeeded: a seed or spec that is then refused rebuilt nothing.
+    if reasons:
+        shown = reasons if verbose else reasons[:10]
+        more = len(reasons) - len(shown)
+        say("rebuilding: " + "; ".join(shown) + (f"; and {more} more" if more else ""))
+    for note in result.notes:
+        say(f"note: {note}", err=True)
+    meta = result.metadata
+    records = meta["records"]
+    dropped = sum(d["records"] for d in meta["dropped"].values())
+    if dropped:
+        reasons = ", ".join(f"{reason} {d['records']}" for reason, d in meta["dropped"].items())
+        say(f"note: dropped {dropped} records ({reasons}); see dropped in metadata.json", err=True)
+    if verbose:
+        for path in meta["outputs"]:
+            say(f"wrote {name}{path}")
+        say(f"wrote {name}metadata.json")
+    conflicts = meta["conflicts"]
+    if conflicts["records"]:
+        first = conflicts["pairs"][0]
+        click.echo(
+            f"warning: {conflicts['records']} records repeat the prompt of another record "
+            f"with a different output (first: {first[1]} vs {first[0]}); "
+            "see conflicts in metadata.json",
+            err=True,
+        )
+    say(
+        f"built {records['total']} records (train {records['train']}, val {records['val']}, "
+        f"test {records['test']}; dropped {dropped}) into {name}"
+    )
+
+
+@click.command()
+@PROJECT
+@OUT
+@QUIET
+def check(project: Path, out: Path | None, quiet: bool) -> None:
+    """Fail when build/ is not exactly what the specs compile to. Writes nothing."""
+    from compiler.emit import check_output_dir
+    from compiler.pipeline import build as run_build
+    from compiler.readback import compare_trees
+
+    out_dir = output_folder(project, out)
+    check_output_dir(project, out_dir)
+    with tempfile.TemporaryDirectory(prefix="dsc-check-") as scratch:
+        fresh = Path(scratch) / "build"
+        run_build(project, fresh)
+        problems = compare_trees(out_dir, fresh)
+    name = output_name(out_dir, out)
+    if problems:
+        click.echo(f"{name} does not match the specs:", err=True)
+        for problem in problems[:20]:
+            click.echo(f"  {problem}", err=True)
+        if len(problems) > 20:
+            click.echo(f"  … and {len(problems) - 20} more", err=True)
+        click.echo(f"  hint: run {_rebuild_command(project)} and commit {name}", err=True)
+        sys.exit(1)
+    if not quiet:
+        click.echo(f"{name} matches the specs")
+
+
+@click.command()
+@click.argument("old", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("new", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--rev",
+    default=None,
+    help="Compare the build committed at this git revision with the current build/ folder.",
+)
+@PROJECT
+@OUT
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when the builds differ, as in git.")
+def diff(
+    old: Path | None,
+    new: Path | None,
+    rev: str | None,
+    project: Path,
+    out: Path | None,
+    fmt: str,
+    exit_code: bool,
+) -> None:
+    """Records added, removed, changed and moved between two builds.
+
+    Give two build folders (OLD NEW), or --rev REV to compare the build committed at REV
+    with the current one.
+    """
+    from compiler.diff import diff as compare
+    from compiler.diff import to_json
+    from compiler.readback import read_folder, read_revision
+    from compiler.report import diff_markdown, diff_text
+
+    if rev is None and (old is None or new is None):
+        raise click.UsageError("give two build folders OLD NEW, or --rev REV")
+    if rev is not None and new is not None:
+        raise click.UsageError("--rev compares with the current build: give at most one folder")
+    if rev is not None:
+        current = old if old is not None else output_folder(project, out)
+        before, after = read_revision(project, current, rev), read_folder(current)
+    else:
+        before, after = read_folder(old), read_folder(new)
+    result = compare(before, after)
+    if fmt == "json":
+        click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
+    elif fmt == "markdown":
+        click.echo(diff_markdown(result))
+    else:
+        # Colours only in a terminal (click strips them elsewhere), and never under NO_COLOR.
+        click.echo(diff_text(result), color=False if os.environ.get("NO_COLOR") else None)
+    if exit_code and not result.empty:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("record_id")
+@PROJECT
+@SEED
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+def explain(record_id: str, project: Path, seed: int | None, as_json: bool) -> None:
+    """Where a record came from, the checks it passed, and why it is in its split."""
+    from compiler.pipeline import explain_record, load_project
+    from compiler.report import explain_text
+
+    result = explain_record(load_project(project, seed), record_id)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        click.echo(explain_text(result))
+
+
+EXAMPLES = click.Choice(["marketing", "coding"])  # scaffold.EXAMPLES
+
+
+@click.command()
+@click.argument("folder", metavar="[DIR]", default=".", type=click.Path(path_type=Path))
+@click.option(
+    "--example", type=EXAMPLES, default="marketing", show_default=True, help="The starter project."
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write the starter files into a folder that is not empty (no other file is removed).",
+)
+def init(folder: Path, example: str, force: bool) -> None:
+    """Start a project in DIR (default: the current folder) that builds at once.
+
+    DIR is created when missing, and must be empty unless --force is given.
+    """
+    from compiler.scaffold import scaffold
+
+    click.echo(scaffold(folder, example, force).summary())
