@@ -50,6 +50,7 @@ RANK = {
     "pipeline": 10,
     "readback": 10,
     "diff": 11,
+    "textdiff": 11,  # pure: line hunks and word marks of one changed field
     "explain": 8,  # pure: describes a record of a compiled project
     "report": 12,
     "cli": 13,
@@ -76,6 +77,7 @@ PURE = (
     "split",
     "stats",
     "diff",
+    "textdiff",
     "explain",
     "encode",
     "formats",
