@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.globals import resolve_color_default
 
 from compiler.clibase import (
     BUILD_PROGRESS_RECORDS,
@@ -178,6 +179,7 @@ def check(project: Path, out: Path | None, quiet: bool) -> None:
     show_default=True,
 )
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the builds differ, as in git.")
+@click.option("--full", is_flag=True, help="Show whole old and new texts, not only what changed.")
 def diff(
     old: Path | None,
     new: Path | None,
@@ -186,6 +188,7 @@ def diff(
     out: Path | None,
     fmt: str,
     exit_code: bool,
+    full: bool,
 ) -> None:
     """Records added, removed, changed and moved between two builds.
 
@@ -210,10 +213,13 @@ def diff(
     if fmt == "json":
         click.echo(json.dumps(to_json(result), ensure_ascii=False, indent=2))
     elif fmt == "markdown":
-        click.echo(diff_markdown(result))
+        click.echo(diff_markdown(result, full))
     else:
-        # Colours only in a terminal (click strips them elsewhere), and never under NO_COLOR.
-        click.echo(diff_text(result), color=False if os.environ.get("NO_COLOR") else None)
+        # Colours only in a terminal, and never under NO_COLOR: without them, changed words
+        # are marked [-so-]{+instead+}.
+        terminal = not click.utils.should_strip_ansi(sys.stdout, resolve_color_default())
+        colour = terminal and not os.environ.get("NO_COLOR")
+        click.echo(diff_text(result, colour, full), color=colour)
     if exit_code and not result.empty:
         sys.exit(1)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.model import FIELDS, SPLITS, Build
+from compiler.textdiff import compare
 
 DIMENSIONS = ("split", "task", "brand", "context")
 
@@ -83,6 +84,31 @@ def diff(old: Build, new: Build) -> Diff:
     return Diff(added, removed, tuple(changed), tuple(moved), counts)
 
 
+def _field_json(old: Any, new: Any) -> dict[str, Any]:
+    """A changed field: its old and new values, and how it changed (docs/review.md): `kind`
+    value, words (with `words`, the kept, removed and added segments) or lines (with `hunks`)."""
+    change = compare(old, new)
+    found: dict[str, Any] = {"old": old, "new": new, "kind": change.kind}
+    if change.kind == "words":
+        found["words"] = [list(segment) for segment in change.words]
+    elif change.kind == "lines":
+        found["hunks"] = [
+            {
+                "old_start": hunk.old_start,
+                "old_lines": hunk.old_count,
+                "new_start": hunk.new_start,
+                "new_lines": hunk.new_count,
+                "lines": [
+                    {"op": line.op, "text": line.text}
+                    | ({"words": [list(s) for s in line.words]} if line.words else {})
+                    for line in hunk.lines
+                ],
+            }
+            for hunk in change.hunks
+        ]
+    return found
+
+
 def to_json(result: Diff) -> dict[str, Any]:
     """The documented, stable JSON form of a diff (docs/review.md)."""
     return {
@@ -98,7 +124,7 @@ def to_json(result: Diff) -> dict[str, Any]:
             {
                 "id": c.id,
                 "split": {"old": c.old_split, "new": c.new_split},
-                "fields": {name: {"old": old, "new": new} for name, old, new in c.fields},
+                "fields": {name: _field_json(old, new) for name, old, new in c.fields},
             }
             for c in result.changed
         ],

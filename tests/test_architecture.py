@@ -59,6 +59,7 @@ RANK = {
     "pipeline": 10,
     "readback": 10,
     "diff": 11,
+    "textdiff": 11,  # pure: line hunks and word marks of one changed field
     "explain": 8,  # pure: describes a record of a compiled project
     "report": 12,
     "htmlreport": 12,  # pure: the stats document as a self-contained HTML page
@@ -94,6 +95,7 @@ PURE = (
     "split",
     "stats",
     "diff",
+    "textdiff",
     "explain",
     "encode",
     "formats",

@@ -36,6 +36,34 @@ def moved_between(old: dict, new: dict) -> list[dict[str, str]]:
     ]
 
 
+def edited_first_line(old: str, new: str) -> dict:
+    """The JSON of an output of three lines whose first line gained "code " (edit_concept)."""
+    first_old, first_new = old.split("\n")[0], new.split("\n")[0]
+    kept, rest = first_old.split("cleanup ")
+    return {
+        "old": old,
+        "new": new,
+        "kind": "lines",
+        "hunks": [
+            {
+                "old_start": 1,
+                "old_lines": 3,
+                "new_start": 1,
+                "new_lines": 3,
+                "lines": [
+                    {"op": "-", "text": first_old, "words": [["=", first_old]]},
+                    {
+                        "op": "+",
+                        "text": first_new,
+                        "words": [["=", kept + "cleanup "], ["+", "code "], ["=", rest]],
+                    },
+                    *({"op": " ", "text": line} for line in old.split("\n")[1:]),
+                ],
+            }
+        ],
+    }
+
+
 @pytest.fixture
 def reviewed(built: Path, cli, tmp_path: Path) -> tuple[Path, Path]:
     """A pull request: one concept's text edited and one concept added. (old build, new build)"""
@@ -72,12 +100,12 @@ def test_diff_json_shows_exactly_the_edited_and_added_records(
         {
             "id": i,
             "split": {"old": old[i][0], "new": new[i][0]},
-            "fields": {"output": {"old": old[i][1]["output"], "new": new[i][1]["output"]}},
+            "fields": {"output": edited_first_line(old[i][1]["output"], new[i][1]["output"])},
         }
         for i in edited
     ]
     for change in data["changed"]:
-        old_text, new_text = change["fields"]["output"].values()
+        old_text, new_text = change["fields"]["output"]["old"], change["fields"]["output"]["new"]
         assert old_text.replace("what cleanup runs", "what cleanup code runs") == new_text
     assert data["moved"] == moved
     # Nothing else: every other record is byte-for-byte the same record.
@@ -162,6 +190,7 @@ def test_diff_text_is_plain_when_not_a_terminal(data_change: tuple[Path, Path], 
         "changed:\n"
         "  ~ refactor.from_threads.633bdfd99e2be237 [train]\n"
         "      output:\n"
+        "        @@ -1 +1,4 @@\n"
         "        - for (;;) { await poll(); await sleep(1000); }\n"
         "        + while (true) {\n"
         "        +   await poll();\n"
@@ -182,8 +211,11 @@ def test_diff_text_is_coloured_on_a_terminal(data_change: tuple[Path, Path]) -> 
     lines = result.stdout.splitlines()
     assert "\x1b[32m  + refactor.from_threads.e1184e96e2063d77 [train] Refactor" in "\n".join(lines)
     assert "\x1b[33m  ~ refactor.from_threads.633bdfd99e2be237 [train]\x1b[0m" in lines
-    assert "\x1b[31m        - for (;;) { await poll(); await sleep(1000); }\x1b[0m" in lines
-    assert "\x1b[32m        + while (true) {\x1b[0m" in lines
+    assert "        \x1b[36m@@ -1 +1,4 @@\x1b[0m" in lines
+    red, green, reset = "\x1b[31m", "\x1b[32m", "\x1b[0m"
+    old_line = "for (;;) { await poll(); await sleep(1000); }"
+    assert f"        {red}- {reset}{red}{old_line}{reset}" in lines
+    assert f"        {green}+ {reset}{green}while (true) {{{reset}" in lines
 
 
 def test_diff_markdown_is_ready_for_a_pull_request_comment(
@@ -216,7 +248,7 @@ def test_diff_markdown_is_ready_for_a_pull_request_comment(
         "**`refactor.from_threads.633bdfd99e2be237`** (train)\n"
         "\n"
         "```diff\n"
-        "@@ output @@\n"
+        "@@ -1 +1,4 @@ output\n"
         "- for (;;) { await poll(); await sleep(1000); }\n"
         "+ while (true) {\n"
         "+   await poll();\n"
@@ -263,16 +295,15 @@ def test_diff_markdown_folds_long_lists_and_keeps_record_text_inert(
     assert any("thread-based &lt;/details&gt; go code" in line for line in lines)
     # The answer holds a ``` fence: the diff block needs a longer one.
     start = lines.index("````diff")
-    assert lines[start : start + 7] == [
+    assert lines[start : start + 6] == [
         "````diff",
-        "@@ output @@",
-        "- tokio::spawn(async move { work(rx).await });",
+        "@@ -1 +1,4 @@ output",
         "+ Use tokio:",
         "+ ```rust",
-        "+ tokio::spawn(async move { work(rx).await });",
+        "  tokio::spawn(async move { work(rx).await });",
         "+ ```",
     ]
-    assert lines[start + 7] == "````"
+    assert lines[start + 6] == "````"
 
 
 def test_diff_exit_code_follows_git(reviewed: tuple[Path, Path], cli, tmp_path: Path) -> None:
@@ -509,3 +540,158 @@ def test_diff_sees_a_rejected_answer_and_a_label_change(case, cli, tmp_path: Pat
         ],
     }
     assert (report["added"], report["removed"]) == ([], [])
+
+
+# --- a one-line edit in a long answer --------------------------------------------------------
+
+CRAWL = """import asyncio
+
+async def crawl(urls, limit=8):
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(url):
+        async with semaphore:
+            page = await fetch(url)
+            return await store(page)
+
+    tasks = [one(url) for url in urls]
+    results = await asyncio.gather(*tasks)
+    return results"""
+CRAWL_ID = "refactor.from_threads.68b98e01990be444"
+
+
+@pytest.fixture
+def code_edit(built: Path, cli, tmp_path: Path) -> tuple[Path, Path]:
+    """A pull request editing one line of a 13-line code answer. (old build, new build)"""
+    code = "with ThreadPoolExecutor(8) as pool:\n    pages = list(pool.map(fetch, urls))"
+    add_row(built, id="py-crawl", lang="python", code=code, answer=CRAWL)
+    assert cli("build", "-C", built).exit_code == 0
+    shutil.copytree(built / "build", tmp_path / "old")
+    edit(built / DATA, "await fetch(url)", "await fetch(url, timeout=10)")
+    assert cli("build", "-C", built).exit_code == 0
+    return tmp_path / "old", built / "build"
+
+
+CRAWL_TEXT = (
+    "0 added, 0 removed, 1 changed, 2 moved between splits\n"
+    "changed:\n"
+    f"  ~ {CRAWL_ID} [train -> val]\n"
+    "      output:\n"
+    "        @@ -5,7 +5,7 @@\n"
+    "\n"
+    "              async def one(url):\n"
+    "                  async with semaphore:\n"
+    "        -             page = await fetch(url)\n"
+    "        +             page = await fetch(url{+, timeout=10+})\n"
+    "                      return await store(page)\n"
+    "\n"
+    "              tasks = [one(url) for url in urls]\n"
+    "moved:\n"
+    f"  > {CRAWL_ID}: train -> val\n"
+    "  > refactor.from_threads.7bfe31cde9474ce4: val -> train\n"
+)
+
+
+def test_a_one_line_edit_in_a_long_answer_shows_that_line_with_context(code_edit, cli) -> None:
+    old_dir, new_dir = code_edit
+
+    result = cli("diff", old_dir, new_dir)
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == CRAWL_TEXT
+
+
+def test_a_one_line_edit_in_colour_reverses_the_changed_words(code_edit) -> None:
+    old_dir, new_dir = code_edit
+
+    result = CliRunner().invoke(main, ["diff", str(old_dir), str(new_dir)], color=True)
+
+    red, green, reverse, reset = "\x1b[31m", "\x1b[32m", "\x1b[7m", "\x1b[0m"
+    assert result.stdout.splitlines()[4:10] == [
+        f"        \x1b[36m@@ -5,7 +5,7 @@{reset}",
+        "",
+        "              async def one(url):",
+        "                  async with semaphore:",
+        f"        {red}- {reset}{red}            page = await fetch(url){reset}",
+        f"        {green}+ {reset}{green}            page = await fetch(url{reset}"
+        f"{green}{reverse}, timeout=10{reset}{green}){reset}",
+    ]
+
+
+def test_no_color_gives_plain_marks_on_a_terminal(code_edit) -> None:
+    old_dir, new_dir = code_edit
+
+    result = CliRunner().invoke(
+        main, ["diff", str(old_dir), str(new_dir)], color=True, env={"NO_COLOR": "1"}
+    )
+
+    assert result.stdout == CRAWL_TEXT
+
+
+def test_a_one_line_edit_in_markdown_and_json(code_edit, cli) -> None:
+    old_dir, new_dir = code_edit
+
+    markdown = cli("diff", old_dir, new_dir, "--format", "markdown").stdout
+    data = json.loads(cli("diff", old_dir, new_dir, "--format", "json").stdout)
+
+    assert markdown.split("<details open><summary>Changed (1)</summary>\n\n")[1].split(
+        "\n\n</details>"
+    )[0] == (
+        f"**`{CRAWL_ID}`** (train → val)\n"
+        "\n"
+        "```diff\n"
+        "@@ -5,7 +5,7 @@ output\n"
+        "\n"
+        "      async def one(url):\n"
+        "          async with semaphore:\n"
+        "-             page = await fetch(url)\n"
+        "+             page = await fetch(url{+, timeout=10+})\n"
+        "              return await store(page)\n"
+        "\n"
+        "      tasks = [one(url) for url in urls]\n"
+        "```"
+    )
+    (change,) = data["changed"]
+    old_line, new_line = "            page = await fetch(url", ")"
+    assert change["fields"]["output"] == {
+        "old": CRAWL,
+        "new": CRAWL.replace("fetch(url)", "fetch(url, timeout=10)"),
+        "kind": "lines",
+        "hunks": [
+            {
+                "old_start": 5,
+                "old_lines": 7,
+                "new_start": 5,
+                "new_lines": 7,
+                "lines": [
+                    {"op": " ", "text": ""},
+                    {"op": " ", "text": "    async def one(url):"},
+                    {"op": " ", "text": "        async with semaphore:"},
+                    {
+                        "op": "-",
+                        "text": old_line + new_line,
+                        "words": [["=", old_line + new_line]],
+                    },
+                    {
+                        "op": "+",
+                        "text": old_line + ", timeout=10" + new_line,
+                        "words": [["=", old_line], ["+", ", timeout=10"], ["=", new_line]],
+                    },
+                    {"op": " ", "text": "            return await store(page)"},
+                    {"op": " ", "text": ""},
+                    {"op": " ", "text": "    tasks = [one(url) for url in urls]"},
+                ],
+            }
+        ],
+    }
+
+
+def test_full_shows_the_whole_answer_before_and_after(code_edit, cli) -> None:
+    old_dir, new_dir = code_edit
+
+    result = cli("diff", old_dir, new_dir, "--full")
+
+    new = CRAWL.replace("fetch(url)", "fetch(url, timeout=10)")
+    shown = [f"        - {line}".rstrip() for line in CRAWL.split("\n")]
+    shown += [f"        + {line}".rstrip() for line in new.split("\n")]
+    assert result.stdout.splitlines()[3:30] == ["      output:", *shown]

@@ -65,8 +65,8 @@ def test_diff_json_is_the_documented_form() -> None:
                 "id": "c",
                 "split": {"old": "train", "new": "test"},
                 "fields": {
-                    "output": {"old": "C", "new": "C2"},
-                    "metadata.brand": {"old": "x", "new": "y"},
+                    "output": {"old": "C", "new": "C2", "kind": "value"},
+                    "metadata.brand": {"old": "x", "new": "y", "kind": "value"},
                 },
             }
         ],

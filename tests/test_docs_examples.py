@@ -1,6 +1,7 @@
 """The command examples in README.md and docs/ are transcripts: each one is run and compared.
 
-A fenced block marked `console` is a transcript: lines starting with `$ ` are commands, run
+A fenced block marked `console` (fenced with three backticks or more) is a transcript: lines
+starting with `$ ` are commands, run
 with bash in a fresh copy of tests/cases/coding (the project the examples describe), and the
 lines after a command are its output (stdout and stderr together). A line `...` (indented
 or not) stands for any number of lines. Blocks marked `sh`, `yaml` or nothing are
@@ -20,7 +21,8 @@ import pytest
 from tests.helpers import CASES, ROOT, copy_project
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-BLOCK = re.compile(r"^```console\n(.*?)^```", re.MULTILINE | re.DOTALL)
+# (a longer fence, ````console, holds output with ``` lines in it: markdown)
+BLOCK = re.compile(r"^(`{3,})console\n(.*?)^\1$", re.MULTILINE | re.DOTALL)
 ANY = "..."
 
 
@@ -30,7 +32,7 @@ def transcripts() -> list[tuple[str, str]]:
         text = path.read_text(encoding="utf-8")
         for match in BLOCK.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
-            found.append((f"{path.relative_to(ROOT).as_posix()}:{line}", match.group(1)))
+            found.append((f"{path.relative_to(ROOT).as_posix()}:{line}", match.group(2)))
     return found
 
 
