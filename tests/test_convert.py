@@ -719,8 +719,9 @@ def _peak_bytes(source: Path, out: Path) -> int:
 
 
 def test_a_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
-    """200,000 rows (about 100 MB) convert in the memory of a 10-row file, give or take a few
-    MB: the peak is never a function of the file's length."""
+    """60,000 rows (about 30 MB) convert in the memory of a 10-row file, give or take a few
+    MB (half the file's size: holding its text alone would take all of it, its rows several
+    times it): the peak is never a function of the file's length."""
     row = {
         "instruction": "Summarise the text below in one sentence. " * 4,
         "input": "Words that fill the row. " * 12,
@@ -729,18 +730,17 @@ def test_a_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
     }
     small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
     with large.open("w", encoding="utf-8") as handle:
-        for i in range(200_000):
+        for i in range(60_000):
             handle.write(json.dumps({"id": f"r{i}", **row}) + "\n")
     with large.open(encoding="utf-8") as handle:
         small.write_text("".join(handle.readline() for _ in range(10)), encoding="utf-8")
     size = large.stat().st_size
-    assert size > 100_000_000
+    assert size > 30_000_000
     baseline = _peak_bytes(small, tmp_path / "small.out")
     peak = _peak_bytes(large, tmp_path / "large.out")
-    assert peak < size / 3, (baseline, peak)
-    assert peak - baseline < 16 * 1024 * 1024, (baseline, peak)
+    assert peak - baseline < size / 2, (baseline, peak)
     with (tmp_path / "large.out").open(encoding="utf-8") as converted:
-        assert sum(1 for _ in converted) == 200_000
+        assert sum(1 for _ in converted) == 60_000
 
 
 # --- agreement with the build ---------------------------------------------------------------
