@@ -29,7 +29,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,7 +51,7 @@ from measure import (  # noqa: E402
     verify_same,
 )
 from project import write_project  # noqa: E402
-from realistic import write_realistic  # noqa: E402
+from realistic import Plan  # noqa: E402
 
 # Five times the sentences: outputs about 4.2× longer (a fixed head and tail stay as they are).
 LONG_SCALE = 5
@@ -230,7 +232,16 @@ def synthetic(args: argparse.Namespace, work: Path, store: Path) -> list[Series]
 
 def realistic(args: argparse.Namespace, work: Path, store: Path) -> list[Series]:
     project = work / "realistic"
-    plan = write_realistic(project, args.realistic_records)
+    # In a process of its own: a child forked from a bench grown by the generator's data would
+    # inherit its peak RSS (Linux keeps it across exec), and so would every ru_maxrss measured.
+    generate = [sys.executable, str(HERE / "realistic.py"), str(project)]
+    written = subprocess.run(
+        [*generate, "--records", str(args.realistic_records)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    plan = Plan(**json.loads(written.stdout))
     print(
         f"\nrealistic project: {plan.bindings:,} bindings into {project} ({plan.brands} brands, "
         f"{plan.contexts} contexts, {plan.products} products a brand, {plan.comments:,} "
@@ -327,6 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
+    # Every dsc the bench starts is this checkout's, whatever the folder it runs from and
+    # whatever dsc is installed.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(HERE.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     work = args.out.resolve()
     work.mkdir(parents=True, exist_ok=True)
     # The digests of the last run, to compare with: a change that should keep every byte does.

@@ -17,7 +17,7 @@ import argparse
 import json
 import random
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=200_000, help="about how many records")
     parser.add_argument("--brands", type=int, default=BRANDS, help=f"brands (default {BRANDS})")
     args = parser.parse_args(argv)
-    print(write_realistic(args.out, args.records, args.brands))
+    print(json.dumps(asdict(write_realistic(args.out, args.records, args.brands))))
     return 0
 
 
