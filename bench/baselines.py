@@ -2,8 +2,11 @@
 
     python bench/baselines.py naive PROJECT OUT      str.format, a list of dicts, shuffle, slice
     python bench/baselines.py datasets PROJECT OUT   the same rows through Hugging Face datasets
+    python bench/baselines.py naive-realistic PROJECT OUT
+                                                     the naive script for bench/realistic.py's
+                                                     project (bench/naive_realistic.py)
 
-Both read the project's YAML and write train/val/test JSONL into OUT.
+Each reads the project's YAML (and data files) and writes train/val/test JSONL into OUT.
 """
 
 from __future__ import annotations
@@ -68,7 +71,11 @@ def rows(project: Path) -> Iterator[dict[str, Any]]:
 
 
 def naive(project: Path, out: Path) -> int:
-    records = list(rows(project))
+    return shuffle_and_write(list(rows(project)), out)
+
+
+def shuffle_and_write(records: list[dict[str, Any]], out: Path) -> int:
+    """What every one-off script ends with: shuffle, slice 80/10/10, json.dumps each line."""
     random.Random(0).shuffle(records)
     n = len(records)
     cut_train, cut_val = n * 8 // 10, n * 9 // 10
@@ -104,11 +111,17 @@ def datasets(project: Path, out: Path) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3 or argv[0] not in ("naive", "datasets"):
+    if len(argv) != 3 or argv[0] not in ("naive", "datasets", "naive-realistic"):
         print(__doc__, file=sys.stderr)
         return 2
     what, project, out = argv[0], Path(argv[1]), Path(argv[2])
-    count = naive(project, out) if what == "naive" else datasets(project, out)
+    if what == "naive-realistic":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import naive_realistic
+
+        count = shuffle_and_write(naive_realistic.rows(project), out)
+    else:
+        count = naive(project, out) if what == "naive" else datasets(project, out)
     print(f"{what}: wrote {count} records into {out}")
     return 0
 

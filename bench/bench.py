@@ -1,20 +1,27 @@
 """`make bench`: time and peak memory of `dsc build` against one-off generator scripts.
 
-Generates a synthetic project (50 brands × 20 contexts × N/1000 variants, Thai and English text
-with emoji) under bench/out/, then runs each command in its own process and reports its wall time
-and peak memory. dsc forks worker processes, so the memory figure is the peak summed RSS of the
-process tree: VmRSS of the child and all its descendants, added up every 0.1 s from /proc, and
-never less than the child's own ru_maxrss from os.wait4. Pages a forked worker shares with its
-parent are counted once per process, so for dsc this over-estimates. Without /proc it is
-ru_maxrss alone (the largest single process).
+Two projects, generated under bench/out/ (git-ignored), each built by dsc and by the naive
+script that a one-off generator would be:
+
+- synthetic (bench/project.py): one rule, 50 brands × 20 contexts × N/1000 variants, Thai and
+  English text with emoji, plain substitutions; 1,000,000 records by default;
+- realistic (bench/realistic.py): shaped like the shipped example, 40 brands, 16 rules over
+  brands, contexts, collections and three data files, `when`, picks, Jinja branches, long Thai
+  text, four formats, duplicates and drops; about 200,000 records by default.
+
+Each command runs in its own process (bench/measure.py says how time and memory are taken);
+with --repeat N (3 by default, as the targets are medians of three) the commands run in N
+rounds, one after the other within a round, and the tables give the medians.
 
     dsc build (cold)      a fresh output folder
     dsc build (no-op)     the same command again, nothing changed
     naive script          str.format per record, list of dicts, shuffle, slice, json.dumps
     HF datasets           from_generator, train_test_split twice, to_json (when installed)
-    ... and dsc and the naive script again with about 4× longer outputs, same record count.
+    ... and, for the synthetic project, dsc and the naive script again with about 4× longer
+    outputs, and dsc with extra output formats.
 
-    python bench/bench.py [--records N] [--out DIR] [--no-datasets] [--no-long] [--keep]
+    python bench/bench.py [--records N] [--realistic-records N] [--repeat N] [--out DIR]
+        [--no-synthetic] [--no-realistic] [--no-datasets] [--no-long] [--no-formats] [--keep]
 """
 
 from __future__ import annotations
@@ -23,143 +30,31 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
-import tempfile
-import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from measure import (  # noqa: E402
+    Run,
+    Series,
+    compare_with_previous,
+    machine,
+    measure,
+    outputs_digest,
+    table,
+    verify_same,
+)
 from project import write_project  # noqa: E402
+from realistic import Plan  # noqa: E402
 
 # Five times the sentences: outputs about 4.2× longer (a fixed head and tail stay as they are).
 LONG_SCALE = 5
-
-PROC = Path("/proc")
-SAMPLE_SECONDS = 0.1  # a scan of /proc costs a few ms: rarely enough not to slow the runs
-
-
-@dataclass(frozen=True)
-class Run:
-    label: str
-    seconds: float
-    peak_mib: float
-    records: int
-    stdout: str
-
-
-def tree_rss_kib(root: int) -> int:
-    """Summed VmRSS (KiB) of process root and all its descendants, from /proc/<pid>/status."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text(encoding="utf-8")
-        except OSError:  # the process exited meanwhile
-            continue
-        pid = int(entry.name)
-        for line in status.splitlines():
-            if line.startswith("PPid:"):
-                parents[pid] = int(line.split()[1])
-            elif line.startswith("VmRSS:"):  # absent for zombies
-                rss[pid] = int(line.split()[1])
-    children: dict[int, list[int]] = {}
-    for pid, parent in parents.items():
-        children.setdefault(parent, []).append(pid)
-    total, stack = 0, [root] if root in parents else []
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack += children.get(pid, [])
-    return total
-
-
-class TreeSampler:
-    """Peak of tree_rss_kib(pid), sampled every SAMPLE_SECONDS in a background thread."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak_kib = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while True:
-            self.peak_kib = max(self.peak_kib, tree_rss_kib(self.pid))
-            if self._stop.wait(SAMPLE_SECONDS):
-                return
-
-    def __enter__(self) -> TreeSampler:
-        if PROC.is_dir():
-            self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-
-def measure(label: str, command: list[str], records: int) -> Run:
-    """Run command in a child process; its wall time and the peak summed RSS of its process tree.
-
-    The peak is max(sampled peak of the tree's summed RSS, the child's own ru_maxrss), so that a
-    short peak of the child between two samples still counts (see the module docstring).
-
-    Dirty pages of the previous command are flushed first, so that its writes do not slow this
-    one down (dsc fsyncs its outputs: its own writes are in its time, the others' are not).
-    """
-    os.sync()
-    time.sleep(1)
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=err)
-        with TreeSampler(proc.pid) as sampler:
-            _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
-    if proc.returncode != 0:
-        sys.exit(f"{label} failed ({proc.returncode}): {' '.join(command)}\n{stdout}{stderr}")
-    # ru_maxrss is in KiB on Linux, in bytes on macOS; /proc (Linux) gives KiB.
-    peak = max(
-        usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024),
-        sampler.peak_kib / 1024,
-    )
-    return Run(label, seconds, peak, records, stdout.strip())
-
-
-def machine() -> list[str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    memory = ""
-    try:
-        with open("/proc/meminfo", encoding="utf-8") as f:
-            kib = int(f.readline().split()[1])
-        memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return [
-        f"machine: {cpu}, {usable} usable CPUs (nproc){memory}",
-        f"system:  {platform.system()} {platform.release()}",
-        f"python:  {platform.python_implementation()} {platform.python_version()}",
-    ]
 
 
 def dsc(project: Path, out: Path) -> list[str]:
@@ -176,22 +71,227 @@ def fresh(path: Path) -> Path:
     return path
 
 
-def output_mean(out: Path) -> float:
+def metadata(out: Path) -> dict:
     with open(out / "metadata.json", encoding="utf-8") as f:
-        return json.load(f)["lengths"]["output"]["mean"]
+        return json.load(f)
 
 
-def table(runs: list[Run]) -> list[str]:
-    lines = [f"{'command':<34} {'time s':>8} {'records/s':>10} {'tree RSS MiB':>13}"]
-    for run in runs:
-        rate = run.records / run.seconds if run.seconds else 0
-        lines.append(f"{run.label:<34} {run.seconds:>8.2f} {rate:>10,.0f} {run.peak_mib:>13,.0f}")
-    lines.append(
-        "tree RSS: peak of the summed RSS of the process and its descendants, sampled every "
-        f"{SAMPLE_SECONDS * 1000:.0f} ms"
+@dataclass(frozen=True)
+class Step:
+    """One command of a round: how to start it (fresh folders included) and what to check after."""
+
+    label: str
+    command: Callable[[], list[str]]
+    records: int
+    after: Callable[[Run], None] = lambda run: None
+
+
+class Build:
+    """A dsc build of one project, cold then no-op, that checks its outputs every time."""
+
+    def __init__(self, label: str, project: Path, out: Path, records: int) -> None:
+        self.label, self.project, self.out, self.records = label, project, out, records
+        self.digests: list[str] = []
+        self._metadata = b""
+
+    def cold(self) -> Step:
+        return Step(
+            f"dsc build (cold){self.label}",
+            lambda: dsc(self.project, fresh(self.out)),
+            self.records,
+            self._after_cold,
+        )
+
+    def noop(self) -> Step:
+        return Step(
+            f"dsc build (no-op){self.label}",
+            lambda: dsc(self.project, self.out),
+            self.records,
+            self._after_noop,
+        )
+
+    def _after_cold(self, run: Run) -> None:
+        self.digests.append(outputs_digest(self.out))
+        self._metadata = (self.out / "metadata.json").read_bytes()
+
+    def _after_noop(self, run: Run) -> None:
+        if "up to date" not in run.stdout or (
+            (self.out / "metadata.json").read_bytes() != self._metadata
+        ):
+            sys.exit(f"{run.label}: the no-op build rebuilt or changed its outputs\n{run.stdout}")
+
+    def digest(self, store: Path, key: str) -> str:
+        return compare_with_previous(store, key, verify_same(self.label or "dsc", self.digests))
+
+
+def rounds(steps: list[Step], repeat: int) -> dict[str, Series]:
+    """Every step once per round, repeat rounds: a busy moment of the machine hits all alike."""
+    runs: dict[str, list[Run]] = {step.label: [] for step in steps}
+    for _ in range(repeat):
+        for step in steps:
+            run = measure(step.label, step.command(), step.records)
+            step.after(run)
+            runs[step.label].append(run)
+    return {label: Series(label, tuple(found)) for label, found in runs.items()}
+
+
+def ratios(dsc_series: Series, naive: Series) -> list[str]:
+    """dsc / naive time and memory: of the medians, and of each round."""
+    each = [
+        f"{d.seconds / n.seconds:.2f}" for d, n in zip(dsc_series.runs, naive.runs, strict=True)
+    ]
+    time_ratio = dsc_series.seconds / naive.seconds
+    memory_ratio = dsc_series.peak_mib / naive.peak_mib
+    return [
+        f"dsc/naive time   {time_ratio:.2f}  (target <= 1.00: "
+        f"{'met' if time_ratio <= 1 else 'NOT met'}; each round: {', '.join(each)})",
+        f"dsc/naive memory {memory_ratio:.2f}  (target <= 0.50: "
+        f"{'met' if memory_ratio <= 0.5 else 'NOT met'})",
+    ]
+
+
+def synthetic(args: argparse.Namespace, work: Path, store: Path) -> list[Series]:
+    project = work / "project"
+    records = write_project(project, args.records)
+    print(f"synthetic project: {records:,} records into {project}", flush=True)
+    build = Build("", project, work / "dsc", records)
+    steps = [
+        build.cold(),
+        build.noop(),
+        Step("naive script", lambda: baseline("naive", project, fresh(work / "naive")), records),
+    ]
+    if not args.no_datasets and importlib.util.find_spec("datasets") is not None:
+        out = work / "datasets"
+        steps.append(
+            Step("HF datasets", lambda: baseline("datasets", project, fresh(out)), records)
+        )
+    long_build = None
+    if not args.no_long:
+        long_project = work / f"project_x{LONG_SCALE}"
+        write_project(long_project, args.records, scale=LONG_SCALE)
+        long_build = Build(", long text", long_project, work / "dsc_long", records)
+        naive_long = work / "naive_long"
+        steps += [
+            long_build.cold(),
+            Step(
+                "naive script, long text",
+                lambda: baseline("naive", long_project, fresh(naive_long)),
+                records,
+            ),
+        ]
+    format_builds = []
+    if not args.no_formats:
+        # The same records with extra formats: the cost of each format added to alpaca alone.
+        for extra in (("messages",), ("messages", "preference")):
+            name = "_".join(extra)
+            formats_project = work / f"project_{name}"
+            write_project(formats_project, args.records, formats=extra)
+            label = f", +{' +'.join(extra)}"
+            format_builds.append(
+                (extra, Build(label, formats_project, work / f"dsc_{name}", records))
+            )
+            steps.append(format_builds[-1][1].cold())
+    found = rounds(steps, args.repeat)
+    cold, noop, naive = (found[label] for label in [s.label for s in steps[:3]])
+
+    print()
+    print("\n".join(table(list(found.values()))))
+    print()
+    print(f"dsc cold: {cold.stdout.splitlines()[-1]}")
+    print(f"dsc no-op: {noop.stdout.splitlines()[-1]}")
+    print(build.digest(store, f"synthetic-{args.records}"))
+    mean = metadata(work / "dsc")["lengths"]["output"]["mean"]
+    print(f"mean output length: {mean:,.0f} characters", end="")
+    if long_build is not None:
+        long_mean = metadata(work / "dsc_long")["lengths"]["output"]["mean"]
+        print(f"; long text: {long_mean:,.0f} ({long_mean / mean:.1f}×)")
+        dsc_long, naive_long_series = (
+            found[long_build.cold().label],
+            found["naive script, long text"],
+        )
+        print(
+            "peak tree RSS with long text / normal text: "
+            f"dsc {dsc_long.peak_mib / cold.peak_mib:.2f}, "
+            f"naive {naive_long_series.peak_mib / naive.peak_mib:.2f}"
+        )
+    else:
+        print()
+    print("\n".join(ratios(cold, naive)))
+    for extra, formats_build in format_builds:
+        run = found[formats_build.cold().label]
+        verify_same(formats_build.label, formats_build.digests)
+        print(
+            f"+{' +'.join(extra)}: time {run.seconds / cold.seconds:.2f}× alpaca alone "
+            f"({(run.seconds / cold.seconds - 1) / len(extra):.2f} a format; target <= 0.15), "
+            f"memory {run.peak_mib / cold.peak_mib:.2f}×"
+        )
+    if long_build is not None:
+        verify_same(long_build.label, long_build.digests)
+    return list(found.values())
+
+
+def realistic(args: argparse.Namespace, work: Path, store: Path) -> list[Series]:
+    project = work / "realistic"
+    # In a process of its own: a child forked from a bench grown by the generator's data would
+    # inherit its peak RSS (Linux keeps it across exec), and so would every ru_maxrss measured.
+    generate = [sys.executable, str(HERE / "realistic.py"), str(project)]
+    written = subprocess.run(
+        [*generate, "--records", str(args.realistic_records)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    lines.append("  (forked workers' shared pages are counted once per process: an over-estimate)")
-    return lines
+    plan = Plan(**json.loads(written.stdout))
+    print(
+        f"\nrealistic project: {plan.bindings:,} bindings into {project} ({plan.brands} brands, "
+        f"{plan.contexts} contexts, {plan.products} products a brand, {plan.comments:,} "
+        f"comments, {plan.reviews:,} reviews, {plan.orders:,} orders)",
+        flush=True,
+    )
+    build = Build(", realistic", project, work / "dsc_realistic", plan.bindings)
+    naive_out = work / "naive_realistic"
+    steps = [
+        build.cold(),
+        build.noop(),
+        Step(
+            "naive script, realistic",
+            lambda: baseline("naive-realistic", project, fresh(naive_out)),
+            plan.bindings,
+        ),
+    ]
+    found = rounds(steps, args.repeat)
+    cold, noop, naive = (found[step.label] for step in steps)
+    built = metadata(work / "dsc_realistic")
+    dropped = {reason: entry["records"] for reason, entry in sorted(built["dropped"].items())}
+    alpaca = sum(
+        (work / "dsc_realistic" / f"{s}.jsonl").stat().st_size for s in ("train", "val", "test")
+    )
+    naive_bytes = sum((naive_out / f"{s}.jsonl").stat().st_size for s in ("train", "val", "test"))
+
+    print()
+    print("\n".join(table(list(found.values()))))
+    print(
+        "  (records/s: of the bindings, the records before checks, which the naive script writes)"
+    )
+    print()
+    print(f"dsc cold: {cold.stdout.splitlines()[-1]}")
+    print(f"dsc no-op: {noop.stdout.splitlines()[-1]}")
+    print(build.digest(store, f"realistic-{args.realistic_records}"))
+    print(
+        f"dsc kept {built['records']['total']:,} of {plan.bindings:,}; dropped "
+        + ", ".join(f"{reason} {count:,}" for reason, count in dropped.items())
+        + f"; {built['conflicts']['records']:,} conflicts (kept, warned)"
+    )
+    print(
+        "rows by format: "
+        + ", ".join(f"{name} {entry['rows']:,}" for name, entry in built["formats"].items())
+    )
+    print(
+        f"alpaca splits: dsc {alpaca / 2**20:,.0f} MiB, naive {naive_bytes / 2**20:,.0f} MiB "
+        "(dsc also writes tasks/, messages/, preference/ and kto/)"
+    )
+    print("\n".join(ratios(cold, naive)))
+    return list(found.values())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,10 +303,28 @@ def main(argv: list[str] | None = None) -> int:
         help="records in the synthetic project (default 1,000,000)",
     )
     parser.add_argument(
+        "--realistic-records",
+        type=int,
+        default=200_000,
+        help="about how many records in the realistic project (default 200,000)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds of every command; tables give the median (default 3)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=HERE / "out",
         help="working folder (default bench/out, git-ignored)",
+    )
+    parser.add_argument(
+        "--no-synthetic", action="store_true", help="skip the synthetic one-rule project"
+    )
+    parser.add_argument(
+        "--no-realistic", action="store_true", help="skip the project shaped like the example"
     )
     parser.add_argument(
         "--no-datasets", action="store_true", help="skip the Hugging Face datasets baseline"
@@ -217,93 +335,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
+    # Every dsc the bench starts is this checkout's, whatever the folder it runs from and
+    # whatever dsc is installed.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(HERE.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     work = args.out.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    project = work / "project"
-    records = write_project(project, args.records)
+    # The digests of the last run, to compare with: a change that should keep every byte does.
+    store = work / "digests.json"
     print("\n".join(machine()))
-    print(f"project: {records:,} records into {project}", flush=True)
-
-    runs = []
-    cold = measure("dsc build (cold)", dsc(project, fresh(work / "dsc")), records)
-    runs.append(cold)
-    noop = measure("dsc build (no-op)", dsc(project, work / "dsc"), records)
-    runs.append(noop)
-    mean = output_mean(work / "dsc")
-    naive = measure("naive script", baseline("naive", project, fresh(work / "naive")), records)
-    runs.append(naive)
-    if not args.no_datasets and importlib.util.find_spec("datasets") is not None:
-        runs.append(
-            measure("HF datasets", baseline("datasets", project, fresh(work / "datasets")), records)
-        )
-    long_runs = []
-    if not args.no_long:
-        long_project = work / f"project_x{LONG_SCALE}"
-        write_project(long_project, args.records, scale=LONG_SCALE)
-        long_runs = [
-            measure(
-                "dsc build (cold), long text",
-                dsc(long_project, fresh(work / "dsc_long")),
-                records,
-            ),
-            measure(
-                "naive script, long text",
-                baseline("naive", long_project, fresh(work / "naive_long")),
-                records,
-            ),
-        ]
-        long_mean = output_mean(work / "dsc_long")
-        runs += long_runs
-
-    format_runs = []
-    if not args.no_formats:
-        # The same records with extra formats: the cost of each format added to alpaca alone.
-        for extra in (("messages",), ("messages", "preference")):
-            name = "_".join(extra)
-            formats_project = work / f"project_{name}"
-            write_project(formats_project, args.records, formats=extra)
-            format_runs.append(
-                (
-                    extra,
-                    measure(
-                        f"dsc build (cold), +{' +'.join(extra)}",
-                        dsc(formats_project, fresh(work / f"dsc_{name}")),
-                        records,
-                    ),
-                )
-            )
-        runs += [run for _, run in format_runs]
-
-    print()
-    print("\n".join(table(runs)))
-    print()
-    print(f"dsc cold: {cold.stdout.splitlines()[-1]}")
-    print(f"dsc no-op: {noop.stdout.splitlines()[-1]}")
-    print(f"mean output length: {mean:,.0f} characters", end="")
-    print(f"; long text: {long_mean:,.0f} ({long_mean / mean:.1f}×)" if long_runs else "")
-    time_ratio, memory_ratio = cold.seconds / naive.seconds, cold.peak_mib / naive.peak_mib
-    print(
-        f"dsc/naive time   {time_ratio:.2f}  (target <= 1.00: "
-        f"{'met' if time_ratio <= 1 else 'NOT met'})"
-    )
-    print(
-        f"dsc/naive memory {memory_ratio:.2f}  (target <= 0.50: "
-        f"{'met' if memory_ratio <= 0.5 else 'NOT met'})"
-    )
-    if long_runs:
-        dsc_long, naive_long = long_runs
-        print(
-            "peak tree RSS with long text / normal text: "
-            f"dsc {dsc_long.peak_mib / cold.peak_mib:.2f}, "
-            f"naive {naive_long.peak_mib / naive.peak_mib:.2f}"
-        )
-    for extra, run in format_runs:
-        print(
-            f"+{' +'.join(extra)}: time {run.seconds / cold.seconds:.2f}× alpaca alone "
-            f"({(run.seconds / cold.seconds - 1) / len(extra):.2f} a format; target <= 0.15), "
-            f"memory {run.peak_mib / cold.peak_mib:.2f}×"
-        )
+    print(f"repeat: {args.repeat} round{'s' if args.repeat > 1 else ''}, medians reported")
+    if not args.no_synthetic:
+        synthetic(args, work, store)
+    if not args.no_realistic:
+        realistic(args, work, store)
     if not args.keep:
         for name in (
             "dsc",
@@ -313,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             "naive_long",
             "dsc_messages",
             "dsc_messages_preference",
+            "dsc_realistic",
+            "naive_realistic",
         ):
             if (work / name).exists():
                 shutil.rmtree(work / name)
