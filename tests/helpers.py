@@ -262,3 +262,20 @@ def dsc(*args: str | Path, **options) -> subprocess.CompletedProcess[str]:
         timeout=120,
         **options,
     )
+
+
+# A 13-line code answer, and the same answer with one line edited (the 8th).
+CRAWL = """import asyncio
+
+async def crawl(urls, limit=8):
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(url):
+        async with semaphore:
+            page = await fetch(url)
+            return await store(page)
+
+    tasks = [one(url) for url in urls]
+    results = await asyncio.gather(*tasks)
+    return results"""
+CRAWL_EDITED = CRAWL.replace("fetch(url)", "fetch(url, timeout=10)")

@@ -16,6 +16,8 @@ from compiler.cli import main
 from tests.helpers import (
     CASES,
     CONCEPTS,
+    CRAWL,
+    CRAWL_EDITED,
     DATA,
     add_row,
     copy_project,
@@ -544,19 +546,6 @@ def test_diff_sees_a_rejected_answer_and_a_label_change(case, cli, tmp_path: Pat
 
 # --- a one-line edit in a long answer --------------------------------------------------------
 
-CRAWL = """import asyncio
-
-async def crawl(urls, limit=8):
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(url):
-        async with semaphore:
-            page = await fetch(url)
-            return await store(page)
-
-    tasks = [one(url) for url in urls]
-    results = await asyncio.gather(*tasks)
-    return results"""
 CRAWL_ID = "refactor.from_threads.68b98e01990be444"
 
 
@@ -655,7 +644,7 @@ def test_a_one_line_edit_in_markdown_and_json(code_edit, cli) -> None:
     old_line, new_line = "            page = await fetch(url", ")"
     assert change["fields"]["output"] == {
         "old": CRAWL,
-        "new": CRAWL.replace("fetch(url)", "fetch(url, timeout=10)"),
+        "new": CRAWL_EDITED,
         "kind": "lines",
         "hunks": [
             {
@@ -691,7 +680,7 @@ def test_full_shows_the_whole_answer_before_and_after(code_edit, cli) -> None:
 
     result = cli("diff", old_dir, new_dir, "--full")
 
-    new = CRAWL.replace("fetch(url)", "fetch(url, timeout=10)")
+    new = CRAWL_EDITED
     shown = [f"        - {line}".rstrip() for line in CRAWL.split("\n")]
     shown += [f"        + {line}".rstrip() for line in new.split("\n")]
     assert result.stdout.splitlines()[3:30] == ["      output:", *shown]

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from compiler.errors import showable
 from compiler.htmlreport import CSP, PALETTE, html_report
+from tests.helpers import examples
 
 HERE = Path(__file__).parent / "htmlreport"
 DOC = json.loads((HERE / "doc.json").read_text(encoding="utf-8"))
@@ -227,7 +228,7 @@ def test_hostile_strings_are_escaped_where_they_appear() -> None:
     assert f'data-key="{escaped}"' in page
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.text(min_size=1, max_size=24),
     st.lists(st.tuples(st.text(min_size=1, max_size=24), st.integers(0, 10**6)), max_size=30),

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from compiler.cliproject import EXAMPLES as CLI_EXAMPLES
 from compiler.errors import CompileError
 from compiler.scaffold import COMMON, EXAMPLES, scaffold, starter_files
-from tests.helpers import CASES, ROOT, read_tree
+from tests.helpers import CASES, ROOT, examples, read_tree
 
 PACKAGE = ROOT / "compiler"
 NOT_EMPTY_HINT = (
@@ -289,7 +289,7 @@ NAMES = st.sampled_from(["specs", "brands", "data", "Makefile", "README.md", "no
 PATHS = st.lists(NAMES, min_size=1, max_size=3).map("/".join)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(PATHS, st.binary(max_size=8), max_size=6), st.sampled_from(EXAMPLES))
 def test_force_changes_only_the_starter_files(existing: dict[str, bytes], example: str) -> None:
     with tempfile.TemporaryDirectory() as scratch:

@@ -16,24 +16,10 @@ from compiler.textdiff import (
     tokens,
     words,
 )
+from tests.helpers import CRAWL, CRAWL_EDITED, examples
 
-PROPERTIES = settings(max_examples=200, deadline=None)
+PROPERTIES = settings(max_examples=examples(200), deadline=None)
 
-# A 13-line code answer, and the same answer with one line edited (the 8th).
-CODE = """import asyncio
-
-async def crawl(urls, limit=8):
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(url):
-        async with semaphore:
-            page = await fetch(url)
-            return await store(page)
-
-    tasks = [one(url) for url in urls]
-    results = await asyncio.gather(*tasks)
-    return results"""
-EDITED = CODE.replace("fetch(url)", "fetch(url, timeout=10)")
 THAI = "กาแฟร้อนหอมกรุ่น เสิร์ฟทุกเช้าที่ร้านของเรา ☕"
 
 
@@ -85,7 +71,7 @@ def test_a_thai_edit_marks_the_characters_not_the_whole_run() -> None:
 
 
 def test_a_one_line_edit_in_a_13_line_answer_is_one_hunk_with_3_lines_of_context() -> None:
-    (hunk,) = hunks(CODE.split("\n"), EDITED.split("\n"))
+    (hunk,) = hunks(CRAWL.split("\n"), CRAWL_EDITED.split("\n"))
 
     assert hunk == Hunk(
         5,

@@ -14,7 +14,7 @@ from compiler import clifiles, jsonlfile
 from compiler.formats import FORMATS, encoder
 from compiler.model import Record
 from compiler.rowcheck import FileCheck, Limits
-from tests.helpers import CASES, ROOT
+from tests.helpers import CASES, ROOT, examples
 
 CORPUS = ROOT / "tests" / "corpus"
 FILES = sorted(p.name for p in CORPUS.glob("*.jsonl"))
@@ -186,7 +186,7 @@ def test_the_first_row_of_another_format_sets_the_columns(cli, tmp_path, monkeyp
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_give_messages_never_a_crash(data: bytes) -> None:
     check = FileCheck("in.jsonl")
@@ -241,7 +241,7 @@ def records(draw) -> list[Record]:
     return made
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(records())
 def test_a_file_the_build_writes_validates_without_errors(made: list[Record]) -> None:
     with_system = any(r.system for r in made)
