@@ -220,19 +220,24 @@ def _build(
     say: Any,
     verbose: bool,
 ) -> None:
+    from compiler.statcache import Cache
     from compiler.uptodate import stale_reasons
 
+    cache = Cache(project, out_dir)
     reasons: list[str] = []
     if out_dir.exists() and not force:
-        reasons = stale_reasons(project, out_dir, seed)
+        reasons = stale_reasons(project, out_dir, seed, cache)
         if not reasons:
+            cache.save_check()
             say(f"{name} is up to date")
             return
         if not (out_dir / "metadata.json").is_file():
             reasons = []
     from compiler.pipeline import build as run_build
 
-    result = run_build(project, out_dir, seed, jobs)
+    with cache.recording() as record:
+        result = run_build(project, out_dir, seed, jobs)
+        record(result.metadata, result.stats)
     # Said once the build succeeded: a seed or spec that is then refused rebuilt nothing.
     if reasons:
         shown = reasons if verbose else reasons[:10]

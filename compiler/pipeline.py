@@ -310,6 +310,8 @@ class BuildResult:
     out_dir: Path
     metadata: dict[str, Any]
     notes: tuple[str, ...] = ()
+    # Each output's stat when dsc closed it, for the stat cache (compiler/statcache.py).
+    stats: dict[str, os.stat_result] = dataclasses.field(default_factory=dict)
 
 
 def card_input(project: Project, compiled: Compiled) -> CardInput:
@@ -369,7 +371,7 @@ def build(
             f"cannot write {out_dir.name}/: {exc.strerror or exc}",
             "free disk space or fix permissions; the previous build is untouched",
         ) from None
-    return BuildResult(out_dir, metadata, tuple(writer.notes))
+    return BuildResult(out_dir, metadata, tuple(writer.notes), writer.stats)
 
 
 def explain_record(

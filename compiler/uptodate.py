@@ -14,6 +14,7 @@ from typing import Any
 from compiler import __version__, files
 from compiler.hashing import sealed
 from compiler.model import CHAT_TEMPLATE
+from compiler.statcache import Cache
 
 DATASET = "specs/dataset.yaml"
 CONTEXTS = "specs/contexts.yaml"
@@ -79,12 +80,15 @@ def metadata_problem(meta: dict[str, Any]) -> str | None:
     return None
 
 
-def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
+def stale_reasons(
+    root: Path, out_dir: Path, seed: int | None, cache: Cache | None = None
+) -> list[str]:
     """Why out_dir is not what the project would compile to now; empty when it is up to date.
 
     Compares the sha256 of every input and output with the ones metadata.json recorded,
     the compiler version and the seed option. Every file is read through the gate
     (compiler/files.py), and a path of metadata.json that does not belong means "rebuild".
+    With a cache (compiler/statcache.py), a file whose stat it vouches for is not read.
     """
     found = read_metadata(out_dir)
     if found is None:
@@ -110,9 +114,10 @@ def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
         return [*reasons, exc.message]
     limit = files.SPEC_FILE_LIMIT
     inputs_out = (out_dir, root / "build")
-    current = {p: _digest(root, p, limit, inputs_out) for p in specs}
+    current = {p: _digest(root, p, limit, inputs_out, cache=cache) for p in specs}
     data_paths = [p for p in recorded if p not in current and not _is_spec_path(p)]
-    current.update({p: _digest(root, p, files.DATA_FILE_LIMIT, inputs_out) for p in data_paths})
+    data_limit = files.DATA_FILE_LIMIT
+    current.update({p: _digest(root, p, data_limit, inputs_out, cache=cache) for p in data_paths})
     for path in sorted(set(recorded) | set(current)):
         old, new = recorded.get(path), current.get(path)
         if old == new:
@@ -126,7 +131,7 @@ def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
         else:
             reasons.append(f"{path} changed")
     for path, digest in sorted(outputs.items()):
-        actual = _digest(out_dir, path, None, (), links=False)
+        actual = _digest(out_dir, path, None, (), False, cache, "outputs")
         if actual is None:
             reasons.append(f"{out_dir.name}/{path} is missing")
         elif actual == _UNREADABLE:
@@ -145,11 +150,30 @@ _UNREADABLE = "unreadable"
 
 
 def _digest(
-    base: Path, path: str, limit: int | None, outputs: tuple[Path, ...], links: bool = True
+    base: Path,
+    path: str,
+    limit: int | None,
+    outputs: tuple[Path, ...],
+    links: bool = True,
+    cache: Cache | None = None,
+    group: str = "inputs",
 ) -> str | None:
-    """The file's sha256; None when it does not exist, _UNREADABLE when the gate refuses it."""
+    """The file's sha256; None when it does not exist, _UNREADABLE when the gate refuses it.
+
+    A file the cache vouches for (same stat, not racily clean) is judged by the gate but not
+    read; one it does not is hashed, and the cache learns its stat as it was read.
+    """
     try:
-        return files.sha256(base, path, limit, outputs, links)
+        if cache is None:
+            return files.sha256(base, path, limit, outputs, links)
+        info = files.locate(base, path, outputs, links)[1]
+        known = cache.known(group, path, info)
+        if known is not None and (limit is None or info.st_size <= limit):
+            return known
+        cache.before_hashing()
+        digest, seen = files.sha256_stat(base, path, limit, outputs, links)
+        cache.hashed_file(group, path, seen, digest)
+        return digest
     except files.Refused as exc:
         return None if exc.missing else _UNREADABLE
 
