@@ -201,7 +201,7 @@ def build(
     verbose: bool,
 ) -> None:
     """Compile the specs into build/ (skipped when nothing changed)."""
-    from compiler.emit import check_output_dir
+    from compiler.uptodate import check_output_dir
 
     out_dir = _out_dir(project, out)
     check_output_dir(project, out_dir)
@@ -235,7 +235,7 @@ def _build(
             reasons = []
     from compiler.pipeline import build as run_build
 
-    with cache.recording() as record:
+    with cache.recording(seed) as record:
         result = run_build(project, out_dir, seed, jobs)
         record(result.metadata, result.stats)
     # Said once the build succeeded: a seed or spec that is then refused rebuilt nothing.
@@ -276,9 +276,9 @@ def _build(
 @QUIET
 def check(project: Path, out: Path | None, quiet: bool) -> None:
     """Fail when build/ is not exactly what the specs compile to. Writes nothing."""
-    from compiler.emit import check_output_dir
     from compiler.pipeline import build as run_build
     from compiler.readback import compare_trees
+    from compiler.uptodate import check_output_dir
 
     out_dir = _out_dir(project, out)
     check_output_dir(project, out_dir)

@@ -358,18 +358,3 @@ def _libc() -> Any:
         return libc
     except (OSError, AttributeError):
         return None
-
-
-def check_output_dir(root: Path, out_dir: Path) -> None:
-    """Refuse an output folder that is a symbolic link or a file."""
-    where = Location(out_dir.name)
-    if out_dir.is_symlink():
-        raise fail(
-            where,
-            f"output folder {out_dir.name!r} is a symbolic link",
-            "remove the link; dsc writes only real folders",
-        )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise fail(
-            where, f"output path {out_dir.name!r} exists and is not a folder", "move the file away"
-        )

@@ -13,7 +13,7 @@ from typing import Any
 from compiler.bindings import Bindings
 from compiler.card import CardInput, card_files
 from compiler.check import Checker
-from compiler.emit import Writer, check_output_dir
+from compiler.emit import Writer
 from compiler.errors import Collector, CompileError, Diagnostic, Location, fail
 from compiler.expand import expand
 from compiler.files import Refused, shown, yaml_files
@@ -26,7 +26,7 @@ from compiler.resolve import data_file_refs, resolve
 from compiler.split import Assignment, split
 from compiler.stats import format_counts, metadata_document
 from compiler.stream import RUN_RECORDS, Chunk, RecordIds, Stream
-from compiler.uptodate import CARD, CONTEXTS, DATASET
+from compiler.uptodate import CARD, CONTEXTS, DATASET, check_output_dir
 from compiler.validate import validate
 from compiler.yamldoc import refuse_controls, sha256_text
 

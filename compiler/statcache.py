@@ -62,10 +62,15 @@ class Cache:
         self.root, self.out_dir = root, out_dir
         self._read = False
         self._builds: dict[str, dict[str, Group]] = {}
+        self._seeds: dict[str, int | None] = {}
         self._written_ns = 0  # the state file's own mtime
         self.seen: dict[str, dict[str, Entry]] = {group: {} for group in GROUPS}
         self.hashed = 0  # files this run read because no entry vouched for them
         self._clock: int | None = None
+        self._seed: int | None = None  # the spec's seed, as recorded
+        self.vouched: set[str] = set()  # inputs the cache vouched for
+        self._parsed = False  # this run read the seed from the spec
+        self._learned_seed: int | None = None  # the spec's seed, as this run read it
 
     def known(self, group: str, path: str, info: os.stat_result) -> str | None:
         """The recorded sha256 of path when the trust rule holds; None: hash the file."""
@@ -78,7 +83,22 @@ class Cache:
         if stat_of(info) != recorded or max(recorded[1], recorded[3]) >= settled:
             return None
         self.seen[group][path] = entry
+        if group == "inputs":
+            self.vouched.add(path)
         return digest
+
+    def spec_seed(self, path: str) -> int | None:
+        """The seed the spec at path held when it was recorded, if the cache vouches for the
+        spec's bytes (the state keeps it beside them: a seed from a stale spec is never used)."""
+        if path not in self.vouched or self._seed is None:
+            return None
+        self._learned_seed = self._seed
+        return self._seed
+
+    def learn_seed(self, seed: int) -> None:
+        """The spec's seed as this run read it, to be recorded with the spec's entry."""
+        self._learned_seed = seed
+        self._parsed = True
 
     def before_hashing(self) -> None:
         """Read the clock before the first file is hashed (what is hashed is recorded after)."""
@@ -92,15 +112,26 @@ class Cache:
             self.seen[group][path] = (stat_of(info), digest)
 
     def save_check(self) -> None:
-        """After an up-to-date check that hashed files: keep what it learned for the next."""
-        if self.hashed and self._clock is not None:
-            self._write({g: Group(self._clock, self.seen[g]) for g in GROUPS})
+        """After an up-to-date check that hashed files or read the seed: keep what it
+        learned for the next. Entries it trusted stay true under a later clock (their
+        ctimes are older still, and any change since would have moved them)."""
+        if not self.hashed and not self._parsed:
+            return
+        moment = self._clock if self._clock is not None else clock(self.root)
+        if moment is not None:
+            groups = {g: Group(moment, self.seen[g]) for g in GROUPS}
+            self._write(groups, self._learned_seed)
 
     def save_build(
-        self, started: int | None, meta: dict[str, Any], written: dict[str, os.stat_result]
+        self,
+        started: int | None,
+        meta: dict[str, Any],
+        written: dict[str, os.stat_result],
+        seed_option: int | None,
     ) -> None:
         """After a build: its inputs, unchanged since `started` (the clock before the build
-        read them), and its outputs, unchanged since they were written (stats `written`)."""
+        read them), and its outputs, unchanged since they were written (stats `written`);
+        the spec's seed is the build's unless --seed overrode it."""
         finished = clock(self.root)
         if started is None or finished is None:
             return
@@ -114,16 +145,19 @@ class Cache:
             info = _lstat(self.out_dir, path, False)
             if info is not None and path in written and stat_of(info) == stat_of(written[path]):
                 outputs.files[path] = (stat_of(info), digest)
-        self._write({"inputs": inputs, "outputs": outputs})
+        spec_seed = meta["seed"] if seed_option is None else None
+        self._write({"inputs": inputs, "outputs": outputs}, spec_seed)
 
     @contextlib.contextmanager
-    def recording(self) -> Iterator[Callable[[dict[str, Any], dict[str, os.stat_result]], None]]:
+    def recording(
+        self, seed_option: int | None
+    ) -> Iterator[Callable[[dict[str, Any], dict[str, os.stat_result]], None]]:
         """Around a build: reads the clock before the build reads an input, and gives the
         function that records the build once it succeeded (save_build). A build that fails
         leaves no .dsc/ it made."""
         started = clock(self.root)
         try:
-            yield lambda meta, written: self.save_build(started, meta, written)
+            yield lambda meta, written: self.save_build(started, meta, written, seed_option)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.join(self.root, FOLDER))  # only when empty
@@ -135,20 +169,22 @@ class Cache:
     def _groups(self) -> dict[str, Group]:
         if not self._read:
             self._read = True
-            self._builds, self._written_ns = _load(self.root)
+            self._builds, self._seeds, self._written_ns = _load(self.root)
+            self._seed = self._seeds.get(self._key())
         return self._builds.get(self._key(), {})
 
-    def _write(self, groups: dict[str, Group]) -> None:
+    def _write(self, groups: dict[str, Group], seed: int | None) -> None:
         self._groups()
         builds = {k: v for k, v in self._builds.items() if k != self._key()}
         builds[self._key()] = groups
+        self._seeds[self._key()] = seed
         kept = list(builds.items())[-MAX_FOLDERS:]
         document = {
             "format": FORMAT,
             "version": VERSION,
             "dsc": __version__,
             "project": os.path.realpath(self.root),
-            "builds": {key: _encode(value) for key, value in kept},
+            "builds": {key: _encode(value, self._seeds.get(key)) for key, value in kept},
         }
         _replace(self.root, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
 
@@ -226,7 +262,7 @@ def _unlink(path: str) -> None:
         os.unlink(path)
 
 
-def _load(root: Path) -> tuple[dict[str, dict[str, Group]], int]:
+def _load(root: Path) -> tuple[dict[str, dict[str, Group]], dict[str, int | None], int]:
     """The state file's entries by output folder, and its own mtime; nothing when it is
     missing, unreadable, too large, of another format, version, dsc or project, or holds
     anything out of place (it lies in the working tree: a pull request could commit one)."""
@@ -235,16 +271,18 @@ def _load(root: Path) -> tuple[dict[str, dict[str, Group]], int]:
         text = files.read_bytes(root, STATE, STATE_LIMIT, links=False).decode("utf-8")
         document = json.loads(text)
     except (files.Refused, ValueError, RecursionError):
-        return {}, 0
-    builds = _decode(document, os.path.realpath(root))
-    return (builds, info.st_mtime_ns) if builds is not None else ({}, 0)
+        return {}, {}, 0
+    decoded = _decode(document, os.path.realpath(root))
+    return (*decoded, info.st_mtime_ns) if decoded is not None else ({}, {}, 0)
 
 
 _SHA256 = re.compile("[0-9a-f]{64}")
 _KEYS = {"format", "version", "dsc", "project", "builds"}
 
 
-def _decode(document: Any, project: str) -> dict[str, dict[str, Group]] | None:
+def _decode(
+    document: Any, project: str
+) -> tuple[dict[str, dict[str, Group]], dict[str, int | None]] | None:
     if not isinstance(document, dict) or set(document) != _KEYS:
         return None
     head = (document["format"], document["version"], document["dsc"], document["project"])
@@ -254,14 +292,18 @@ def _decode(document: Any, project: str) -> dict[str, dict[str, Group]] | None:
     if len(builds) > MAX_FOLDERS:
         return None
     decoded: dict[str, dict[str, Group]] = {}
+    seeds: dict[str, int | None] = {}
     for key, value in builds.items():
-        if not isinstance(value, dict) or set(value) != set(GROUPS):
+        if not isinstance(value, dict) or set(value) != {*GROUPS, "spec_seed"}:
             return None
         groups = {name: _group(value[name]) for name in GROUPS}
         if any(group is None for group in groups.values()):
             return None
+        if value["spec_seed"] is not None and not _integer(value["spec_seed"]):
+            return None
         decoded[key] = groups  # type: ignore[assignment]
-    return decoded
+        seeds[key] = value["spec_seed"]
+    return decoded, seeds
 
 
 def _group(value: Any) -> Group | None:
@@ -290,14 +332,14 @@ def _integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**64
 
 
-def _encode(groups: dict[str, Group]) -> dict[str, Any]:
-    return {
-        name: {
+def _encode(groups: dict[str, Group], seed: int | None) -> dict[str, Any]:
+    encoded: dict[str, Any] = {"spec_seed": seed}
+    for name, group in groups.items():
+        encoded[name] = {
             "clock_ns": group.clock,
             "files": {
                 path: {**dict(zip(FIELDS, numbers, strict=True)), "sha256": digest}
                 for path, (numbers, digest) in sorted(group.files.items())
             },
         }
-        for name, group in groups.items()
-    }
+    return encoded

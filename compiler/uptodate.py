@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler import __version__, files
+from compiler.errors import Location, fail
 from compiler.hashing import sealed
 from compiler.model import CHAT_TEMPLATE
 from compiler.statcache import Cache
@@ -31,6 +32,21 @@ def spec_files(root: Path) -> list[str]:
     """
     paths = [p for p in (DATASET, CONTEXTS, CARD, CHAT_TEMPLATE) if os.path.lexists(root / p)]
     return paths + files.yaml_files(root, "brands") + files.yaml_files(root, "specs/tasks")
+
+
+def check_output_dir(root: Path, out_dir: Path) -> None:
+    """Refuse an output folder that is a symbolic link or a file."""
+    where = Location(out_dir.name)
+    if out_dir.is_symlink():
+        raise fail(
+            where,
+            f"output folder {out_dir.name!r} is a symbolic link",
+            "remove the link; dsc writes only real folders",
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise fail(
+            where, f"output path {out_dir.name!r} exists and is not a folder", "move the file away"
+        )
 
 
 def drop_cache(fd: int, length: int = 0) -> None:
@@ -105,16 +121,23 @@ def stale_reasons(
         reasons.append(f"compiler version changed ({built_with} -> {__version__})")
     elif not sealed(text):
         reasons.append(f"{out_dir.name}/{METADATA} was edited by hand")
-    effective = seed if seed is not None else _spec_seed(root, meta["seed"])
+    limit = files.SPEC_FILE_LIMIT
+    inputs_out = (out_dir, root / "build")
+    early: dict[str, str | None] = {}
+    if seed is None and cache is not None and os.path.lexists(root / DATASET):
+        # First, so that the cache can tell whether the seed it recorded is still the spec's.
+        early[DATASET] = _digest(root, DATASET, limit, inputs_out, cache=cache)
+    effective = seed if seed is not None else _spec_seed(root, meta["seed"], cache)
     if meta["seed"] != effective:
         reasons.append(f"seed changed ({meta['seed']} -> {effective})")
     try:
         specs = spec_files(root)
     except files.Refused as exc:
         return [*reasons, exc.message]
-    limit = files.SPEC_FILE_LIMIT
-    inputs_out = (out_dir, root / "build")
-    current = {p: _digest(root, p, limit, inputs_out, cache=cache) for p in specs}
+    current = {
+        p: early[p] if p in early else _digest(root, p, limit, inputs_out, cache=cache)
+        for p in specs
+    }
     data_paths = [p for p in recorded if p not in current and not _is_spec_path(p)]
     data_limit = files.DATA_FILE_LIMIT
     current.update({p: _digest(root, p, data_limit, inputs_out, cache=cache) for p in data_paths})
@@ -178,11 +201,15 @@ def _digest(
         return None if exc.missing else _UNREADABLE
 
 
-def _spec_seed(root: Path, unreadable: Any) -> Any:
-    """The seed of specs/dataset.yaml, read by the same guarded loader as a build.
+def _spec_seed(root: Path, unreadable: Any, cache: Cache | None = None) -> Any:
+    """The seed of specs/dataset.yaml, read by the same guarded loader as a build, or known
+    from the cache when it vouches for the file (parsing a large spec takes most of a no-op).
 
     A spec with errors gives `unreadable`: its hash has changed, which is reason enough.
     """
+    known = cache.spec_seed(DATASET) if cache is not None else None
+    if known is not None:
+        return known
     from compiler.errors import CompileError
     from compiler.load import load_yaml
 
@@ -190,7 +217,10 @@ def _spec_seed(root: Path, unreadable: Any) -> Any:
         data = load_yaml(root, DATASET).data
     except CompileError:
         return unreadable
-    return data.get("seed") if isinstance(data, dict) else unreadable
+    seed = data.get("seed") if isinstance(data, dict) else unreadable
+    if cache is not None and isinstance(seed, int) and not isinstance(seed, bool):
+        cache.learn_seed(seed)
+    return seed
 
 
 def _is_spec_path(path: str) -> bool:

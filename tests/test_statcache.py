@@ -111,7 +111,8 @@ def racily_clean(project: Path, folder: Path) -> list[str]:
     state = load_state(project)
     written = (project / STATE).stat().st_mtime_ns
     found = []
-    for group in state["builds"][os.path.realpath(folder)].values():
+    for name in statcache.GROUPS:
+        group = state["builds"][os.path.realpath(folder)][name]
         settled = min(group["clock_ns"], written)
         for path, entry in group["files"].items():
             if max(entry["mtime_ns"], entry["ctime_ns"]) >= settled:
@@ -149,6 +150,37 @@ def test_a_noop_after_a_build_hashes_nothing_and_opens_no_output(
     assert spy.opened_below(fresh / "build") == [
         str(Path(os.path.realpath(fresh)) / "build" / "metadata.json")
     ]
+
+
+def test_a_noop_after_a_build_parses_no_spec(fresh: Path, cli, monkeypatch) -> None:
+    # The seed of specs/dataset.yaml is recorded with the spec's entry: parsing a large
+    # dataset.yaml took most of a no-op once the outputs were no longer hashed.
+    import compiler.load
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the no-op parsed a spec")
+
+    monkeypatch.setattr(compiler.load, "load_yaml", refuse)
+
+    assert cli("build", "-C", fresh).stdout == UP_TO_DATE
+
+
+def test_after_a_seed_option_the_spec_seed_is_read_again(fresh: Path, cli, monkeypatch) -> None:
+    other = "built 12 records (train 10, val 1, test 1; dropped 0) into build/\n"
+    assert (
+        cli("build", "-C", fresh, "--seed", "3").stdout
+        == f"rebuilding: seed changed (7 -> 3)\n{other}"
+    )
+    state = load_state(fresh)
+    assert state["builds"][os.path.realpath(fresh / "build")]["spec_seed"] is None
+
+    result = cli("build", "-C", fresh)
+
+    assert result.stdout == f"rebuilding: seed changed (3 -> 7)\n{BUILT}"
+    import compiler.load
+
+    monkeypatch.setattr(compiler.load, "load_yaml", None)  # not called: the seed is known
+    assert cli("build", "-C", fresh).stdout == UP_TO_DATE
 
 
 def test_a_noop_that_had_to_hash_records_what_it_hashed(built: Path, cli, monkeypatch) -> None:
