@@ -63,7 +63,7 @@ def build(
     verbose: bool,
 ) -> None:
     """Compile the specs into build/ (skipped when nothing changed)."""
-    from compiler.emit import check_output_dir
+    from compiler.uptodate import check_output_dir
 
     out_dir = output_folder(project, out)
     check_output_dir(project, out_dir)
@@ -82,24 +82,28 @@ def _build(
     say: Any,
     verbose: bool,
 ) -> None:
+    from compiler.statcache import Cache
     from compiler.uptodate import stale_reasons
 
+    cache = Cache(project, out_dir)
     reasons: list[str] = []
     if out_dir.exists() and not force:
-        reasons = stale_reasons(project, out_dir, seed)
+        reasons = stale_reasons(project, out_dir, seed, cache)
         if not reasons:
+            cache.save_check()
             say(f"{name} is up to date")
             return
         if not (out_dir / "metadata.json").is_file():
             reasons = []
     from compiler.pipeline import build as run_build
 
-    with contextlib.ExitStack() as bars:
+    with contextlib.ExitStack() as bars, cache.recording(seed) as record:
 
         def progress(records: int) -> Any:
             return bars.enter_context(progress_bar("building", records, BUILD_PROGRESS_RECORDS))
 
         result = run_build(project, out_dir, seed, jobs, progress=progress)
+        record(result.metadata, result.stats)
     # Said once the build succeeded: a seed or spec that is then refused rebuilt nothing.
     if reasons:
         shown = reasons if verbose else reasons[:10]
@@ -138,9 +142,9 @@ def _build(
 @QUIET
 def check(project: Path, out: Path | None, quiet: bool) -> None:
     """Fail when build/ is not exactly what the specs compile to. Writes nothing."""
-    from compiler.emit import check_output_dir
     from compiler.pipeline import build as run_build
     from compiler.readback import compare_trees
+    from compiler.uptodate import check_output_dir
 
     out_dir = output_folder(project, out)
     check_output_dir(project, out_dir)

@@ -45,6 +45,7 @@ class _HashedFile:
         self.handle = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 closed by close()
         self.sha = hashlib.sha256()
         self.unsynced = 0
+        self.stat: os.stat_result | None = None  # once closed: the stat of what was hashed
 
     def write_bytes(self, data: bytes) -> None:
         self.handle.write(data)
@@ -61,6 +62,7 @@ class _HashedFile:
 
     def close(self) -> str:
         self.sync()
+        self.stat = os.fstat(self.handle.fileno())
         self.handle.close()
         return self.sha.hexdigest()
 
@@ -88,6 +90,7 @@ class Writer:
         self.tasks: dict[tuple[str, str], _HashedFile] = {}
         self.task_order: list[str] = []
         self.outputs: dict[str, str] = {}
+        self.stats: dict[str, os.stat_result] = {}  # each output's stat when it was closed
         self.split_files: list[_HashedFile] = []
         self._lock: int | None = None
         self._staged = False  # the staging folder may exist and is ours to remove
@@ -158,7 +161,7 @@ class Writer:
             for name, counts in zip(self.formats, rows, strict=True):
                 self._route(pool, name, _row_splits(assignment.splits, counts))
             for task, future in synced.items():
-                self.outputs[f"tasks/{task}.jsonl"] = future.result()
+                self._closed(f"tasks/{task}.jsonl", self.tasks[ALPACA, task], future.result())
         if self.formats != (ALPACA,):
             for (name, _), handle in self.tasks.items():
                 if name != ALPACA:
@@ -194,8 +197,13 @@ class Writer:
             if future is not None:
                 future.result()
         closed = [pool.submit(handle.close) for handle in split_files]
-        for split, future in zip(SPLITS, closed, strict=True):
-            self.outputs[f"{prefix}{split}.jsonl"] = future.result()
+        for split, handle, future in zip(SPLITS, split_files, closed, strict=True):
+            self._closed(f"{prefix}{split}.jsonl", handle, future.result())
+
+    def _closed(self, name: str, handle: _HashedFile, digest: str) -> None:
+        self.outputs[name] = digest
+        if handle.stat is not None:
+            self.stats[name] = handle.stat
 
     def documents(self, texts: dict[str, str]) -> dict[str, str]:
         """Write files made whole in memory (the dataset card): every output's sha256 so far."""
@@ -203,7 +211,7 @@ class Writer:
             handle = _HashedFile(self.staging / name)
             self.split_files.append(handle)  # closed by abort() if writing fails
             handle.write_bytes(text.encode("utf-8"))
-            self.outputs[name] = handle.close()
+            self._closed(name, handle, handle.close())
         return dict(sorted(self.outputs.items()))
 
     def finish(self, metadata: dict[str, Any]) -> None:
@@ -350,18 +358,3 @@ def _libc() -> Any:
         return libc
     except (OSError, AttributeError):
         return None
-
-
-def check_output_dir(root: Path, out_dir: Path) -> None:
-    """Refuse an output folder that is a symbolic link or a file."""
-    where = Location(out_dir.name)
-    if out_dir.is_symlink():
-        raise fail(
-            where,
-            f"output folder {out_dir.name!r} is a symbolic link",
-            "remove the link; dsc writes only real folders",
-        )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise fail(
-            where, f"output path {out_dir.name!r} exists and is not a folder", "move the file away"
-        )

@@ -152,6 +152,13 @@ def open_file(
     links: bool = True,
 ) -> tuple[int, int]:
     """Open base/relpath for reading after the gate's checks: (descriptor, size)."""
+    fd, opened = _open_checked(base, relpath, limit, outputs, links)
+    return fd, opened.st_size
+
+
+def _open_checked(
+    base: Path, relpath: str, limit: int | None, outputs: tuple[Path, ...], links: bool
+) -> tuple[int, os.stat_result]:
     real, info = locate(base, relpath, outputs, links)
     fd, opened = _open_regular(real, relpath, info, _OPEN_FLAGS)
     if limit is not None and opened.st_size > limit:
@@ -160,7 +167,7 @@ def open_file(
             f"file is {opened.st_size} bytes, over the limit of {limit} bytes",
             "split it into smaller files",
         )
-    return fd, opened.st_size
+    return fd, opened
 
 
 def _open_regular(
@@ -233,7 +240,19 @@ def sha256(
     links: bool = True,
 ) -> str:
     """The sha256 of base/relpath read through the gate in chunks (outputs can be gigabytes)."""
-    fd, _ = open_file(base, relpath, limit, outputs, links)
+    return sha256_stat(base, relpath, limit, outputs, links)[0]
+
+
+def sha256_stat(
+    base: Path,
+    relpath: str,
+    limit: int | None = None,
+    outputs: tuple[Path, ...] = (),
+    links: bool = True,
+) -> tuple[str, os.stat_result | None]:
+    """sha256() and the file's stat while it was read: None when its size, mtime, inode or
+    ctime moved meanwhile (the digest is then of bytes the stat does not vouch for)."""
+    fd, opened = _open_checked(base, relpath, limit, outputs, links)
     digest = hashlib.sha256()
     read = cached = 0
     try:
@@ -247,11 +266,17 @@ def sha256(
                 # gigabytes, and their cached pages cost every later write (docs/benchmarks.md).
                 os.posix_fadvise(fd, 0, read, os.POSIX_FADV_DONTNEED)
                 cached = read
+        after = os.fstat(fd)
     except OSError as exc:
         raise _unreadable(relpath, exc) from None
     finally:
         os.close(fd)
-    return digest.hexdigest()
+    return digest.hexdigest(), opened if _same(opened, after) else None
+
+
+def _same(one: os.stat_result, other: os.stat_result) -> bool:
+    fields = ("st_size", "st_mtime_ns", "st_ino", "st_ctime_ns")
+    return all(getattr(one, name) == getattr(other, name) for name in fields)
 
 
 def yaml_files(root: Path, folder: str) -> list[str]:

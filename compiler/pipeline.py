@@ -13,7 +13,7 @@ from typing import Any
 from compiler.bindings import Bindings
 from compiler.card import CardInput, card_files
 from compiler.check import Checker
-from compiler.emit import Writer, check_output_dir
+from compiler.emit import Writer
 from compiler.errors import Collector, CompileError, Diagnostic, Location, fail
 from compiler.expand import expand
 from compiler.files import Refused, shown, yaml_files
@@ -26,7 +26,7 @@ from compiler.resolve import data_file_refs, resolve
 from compiler.split import Assignment, split
 from compiler.stats import format_counts, metadata_document
 from compiler.stream import RUN_RECORDS, Chunk, RecordIds, Stream
-from compiler.uptodate import CARD, CONTEXTS, DATASET
+from compiler.uptodate import CARD, CONTEXTS, DATASET, check_output_dir
 from compiler.validate import validate
 from compiler.yamldoc import refuse_controls, sha256_text
 
@@ -318,6 +318,8 @@ class BuildResult:
     out_dir: Path
     metadata: dict[str, Any]
     notes: tuple[str, ...] = ()
+    # Each output's stat when dsc closed it, for the stat cache (compiler/statcache.py).
+    stats: dict[str, os.stat_result] = dataclasses.field(default_factory=dict)
 
 
 def card_input(project: Project, compiled: Compiled) -> CardInput:
@@ -380,7 +382,7 @@ def build(
             f"cannot write {out_dir.name}/: {exc.strerror or exc}",
             "free disk space or fix permissions; the previous build is untouched",
         ) from None
-    return BuildResult(out_dir, metadata, tuple(writer.notes))
+    return BuildResult(out_dir, metadata, tuple(writer.notes), writer.stats)
 
 
 def explain_record(

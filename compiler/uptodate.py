@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from compiler import __version__, files
+from compiler.errors import Location, fail
 from compiler.hashing import sealed
 from compiler.model import CHAT_TEMPLATE
+from compiler.statcache import Cache
 
 DATASET = "specs/dataset.yaml"
 CONTEXTS = "specs/contexts.yaml"
@@ -30,6 +32,21 @@ def spec_files(root: Path) -> list[str]:
     """
     paths = [p for p in (DATASET, CONTEXTS, CARD, CHAT_TEMPLATE) if os.path.lexists(root / p)]
     return paths + files.yaml_files(root, "brands") + files.yaml_files(root, "specs/tasks")
+
+
+def check_output_dir(root: Path, out_dir: Path) -> None:
+    """Refuse an output folder that is a symbolic link or a file."""
+    where = Location(out_dir.name)
+    if out_dir.is_symlink():
+        raise fail(
+            where,
+            f"output folder {out_dir.name!r} is a symbolic link",
+            "remove the link; dsc writes only real folders",
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise fail(
+            where, f"output path {out_dir.name!r} exists and is not a folder", "move the file away"
+        )
 
 
 def drop_cache(fd: int, length: int = 0) -> None:
@@ -79,12 +96,15 @@ def metadata_problem(meta: dict[str, Any]) -> str | None:
     return None
 
 
-def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
+def stale_reasons(
+    root: Path, out_dir: Path, seed: int | None, cache: Cache | None = None
+) -> list[str]:
     """Why out_dir is not what the project would compile to now; empty when it is up to date.
 
     Compares the sha256 of every input and output with the ones metadata.json recorded,
     the compiler version and the seed option. Every file is read through the gate
     (compiler/files.py), and a path of metadata.json that does not belong means "rebuild".
+    With a cache (compiler/statcache.py), a file whose stat it vouches for is not read.
     """
     found = read_metadata(out_dir)
     if found is None:
@@ -101,18 +121,26 @@ def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
         reasons.append(f"compiler version changed ({built_with} -> {__version__})")
     elif not sealed(text):
         reasons.append(f"{out_dir.name}/{METADATA} was edited by hand")
-    effective = seed if seed is not None else _spec_seed(root, meta["seed"])
+    limit = files.SPEC_FILE_LIMIT
+    inputs_out = (out_dir, root / "build")
+    early: dict[str, str | None] = {}
+    if seed is None and cache is not None and os.path.lexists(root / DATASET):
+        # First, so that the cache can tell whether the seed it recorded is still the spec's.
+        early[DATASET] = _digest(root, DATASET, limit, inputs_out, cache=cache)
+    effective = seed if seed is not None else _spec_seed(root, meta["seed"], cache)
     if meta["seed"] != effective:
         reasons.append(f"seed changed ({meta['seed']} -> {effective})")
     try:
         specs = spec_files(root)
     except files.Refused as exc:
         return [*reasons, exc.message]
-    limit = files.SPEC_FILE_LIMIT
-    inputs_out = (out_dir, root / "build")
-    current = {p: _digest(root, p, limit, inputs_out) for p in specs}
+    current = {
+        p: early[p] if p in early else _digest(root, p, limit, inputs_out, cache=cache)
+        for p in specs
+    }
     data_paths = [p for p in recorded if p not in current and not _is_spec_path(p)]
-    current.update({p: _digest(root, p, files.DATA_FILE_LIMIT, inputs_out) for p in data_paths})
+    data_limit = files.DATA_FILE_LIMIT
+    current.update({p: _digest(root, p, data_limit, inputs_out, cache=cache) for p in data_paths})
     for path in sorted(set(recorded) | set(current)):
         old, new = recorded.get(path), current.get(path)
         if old == new:
@@ -126,7 +154,7 @@ def stale_reasons(root: Path, out_dir: Path, seed: int | None) -> list[str]:
         else:
             reasons.append(f"{path} changed")
     for path, digest in sorted(outputs.items()):
-        actual = _digest(out_dir, path, None, (), links=False)
+        actual = _digest(out_dir, path, None, (), False, cache, "outputs")
         if actual is None:
             reasons.append(f"{out_dir.name}/{path} is missing")
         elif actual == _UNREADABLE:
@@ -145,20 +173,43 @@ _UNREADABLE = "unreadable"
 
 
 def _digest(
-    base: Path, path: str, limit: int | None, outputs: tuple[Path, ...], links: bool = True
+    base: Path,
+    path: str,
+    limit: int | None,
+    outputs: tuple[Path, ...],
+    links: bool = True,
+    cache: Cache | None = None,
+    group: str = "inputs",
 ) -> str | None:
-    """The file's sha256; None when it does not exist, _UNREADABLE when the gate refuses it."""
+    """The file's sha256; None when it does not exist, _UNREADABLE when the gate refuses it.
+
+    A file the cache vouches for (same stat, not racily clean) is judged by the gate but not
+    read; one it does not is hashed, and the cache learns its stat as it was read.
+    """
     try:
-        return files.sha256(base, path, limit, outputs, links)
+        if cache is None:
+            return files.sha256(base, path, limit, outputs, links)
+        info = files.locate(base, path, outputs, links)[1]
+        known = cache.known(group, path, info)
+        if known is not None and (limit is None or info.st_size <= limit):
+            return known
+        cache.before_hashing()
+        digest, seen = files.sha256_stat(base, path, limit, outputs, links)
+        cache.hashed_file(group, path, seen, digest)
+        return digest
     except files.Refused as exc:
         return None if exc.missing else _UNREADABLE
 
 
-def _spec_seed(root: Path, unreadable: Any) -> Any:
-    """The seed of specs/dataset.yaml, read by the same guarded loader as a build.
+def _spec_seed(root: Path, unreadable: Any, cache: Cache | None = None) -> Any:
+    """The seed of specs/dataset.yaml, read by the same guarded loader as a build, or known
+    from the cache when it vouches for the file (parsing a large spec takes most of a no-op).
 
     A spec with errors gives `unreadable`: its hash has changed, which is reason enough.
     """
+    known = cache.spec_seed(DATASET) if cache is not None else None
+    if known is not None:
+        return known
     from compiler.errors import CompileError
     from compiler.load import load_yaml
 
@@ -166,7 +217,10 @@ def _spec_seed(root: Path, unreadable: Any) -> Any:
         data = load_yaml(root, DATASET).data
     except CompileError:
         return unreadable
-    return data.get("seed") if isinstance(data, dict) else unreadable
+    seed = data.get("seed") if isinstance(data, dict) else unreadable
+    if cache is not None and isinstance(seed, int) and not isinstance(seed, bool):
+        cache.learn_seed(seed)
+    return seed
 
 
 def _is_spec_path(path: str) -> bool:

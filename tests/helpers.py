@@ -58,8 +58,8 @@ EXPECTED = "expected.txt"
 
 
 def copy_project(source: Path, dest: Path) -> Path:
-    """Copy a project's spec files (not its build or expected outputs) into dest."""
-    ignore = shutil.ignore_patterns("build", "expected", "build.*", "__pycache__")
+    """Copy a project's spec files (not its build, expected outputs or stat cache) into dest."""
+    ignore = shutil.ignore_patterns("build", "expected", "build.*", "__pycache__", ".dsc")
     shutil.copytree(source, dest, ignore=ignore)
     return dest
 
@@ -95,6 +95,12 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int, bytes | None]]:
         )
         for p in paths
     }
+
+
+def without_state(tree: dict[str, object]) -> dict[str, object]:
+    """A snapshot or tree without .dsc/, the stat cache a build or an up-to-date check may
+    update (docs/review.md: the stat cache); tests/test_statcache.py says when it does."""
+    return {p: v for p, v in tree.items() if ".dsc" not in p.split("/")}
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -19,6 +19,7 @@ RANK = {
     "hints": 0,  # pure: did-you-mean hints, for every stage and the file gate
     "files": 0,
     "uptodate": 1,  # reads the spec seed with load's guarded loader
+    "statcache": 1,  # EDGE: .dsc/state.json, the stat cache of the up-to-date check
     "yamlerrors": 1,
     "yamlcompose": 1,  # pure: YAML text to nodes within bounds
     "yamldoc": 1,

@@ -43,7 +43,9 @@ LOCKED = (
     "build: error: another dsc build is writing build/\n"
     "  hint: wait for it to finish, then build again\n"
 )
-BUILT = ["build", "data", "specs"]  # the project folder after a build: no lock or staging left
+# The project folder after a build: no lock or staging left; .dsc/ holds the stat cache.
+BUILT = [".dsc", "build", "data", "specs"]
+KEPT = ["build", "data", "specs"]  # after a build that failed over an old one: nothing added
 REMOVED_STAGING = "note: removed build.staging/ left by an interrupted build"
 
 
@@ -356,7 +358,7 @@ def test_interrupted_while_writing_keeps_old_build(
     _, stderr = process.communicate(timeout=TIMEOUT)
     assert read_tree(project / "build") == large.old
     assert (process.returncode, stderr) == (1, "\nAborted!\n")
-    assert entries(project) == BUILT
+    assert entries(project) == KEPT
     result = dsc("build", "-C", project)
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == []
@@ -414,7 +416,7 @@ def test_lock_held_by_another_process_refuses_build_and_writes_nothing(
         result = dsc("build", "-C", project, "--force")
     assert (result.returncode, result.stdout, result.stderr) == (1, "", LOCKED)
     assert read_tree(project / "build") == large.old
-    assert entries(project) == BUILT
+    assert entries(project) == KEPT
 
 
 def test_lock_of_a_killed_build_does_not_block_the_next(large: Large, tmp_path: Path) -> None:
@@ -455,7 +457,7 @@ def test_full_disk_is_a_clean_error_and_keeps_the_old_build(
     assert "Traceback" not in result.stdout + result.stderr
     if with_old_build:
         assert read_tree(project / "build") == large.old
-        assert entries(project) == BUILT
+        assert entries(project) == KEPT
     else:
         assert entries(project) == ["data", "specs"]
 
