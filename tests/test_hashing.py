@@ -175,12 +175,3 @@ def test_collapse_is_idempotent_and_keeps_the_words(text: str) -> None:
     once = collapse(text)
     assert collapse(once) == once
     assert once.split(" ") == (text.split() or [""])
-
-
-@PROPERTIES
-@given(st.text(), st.text(), st.text())
-def test_record_digests_are_the_digests_of_their_definition(
-    instruction: str, input: str, output: str
-) -> None:
-    prompt, answer = digest(instruction, input), digest(output)
-    assert record_digests(instruction, input, output) == (prompt + answer, prompt, answer)
