@@ -59,14 +59,16 @@ class _Quoted:
         self._rejected: str | None = None
 
     def turn(self) -> str:
-        """The user turn, and the plain prompt (the turn and a line break), quoted."""
+        """The user turn (formats.user_turn), quoted."""
         if self._turn is None:
             record = self.record
             self._turn = _quote(user_turn(record.instruction, record.input))
         return self._turn
 
     def prompt(self) -> str:
-        return self.turn()[:-1] + '\\n"'  # json.dumps(turn + "\n"): the quote, then \n
+        """The plain prompt, the turn and a line break, quoted: the turn's quotes with \\n
+        before the closing one, as json.dumps(turn + "\\n") writes it."""
+        return self.turn()[:-1] + '\\n"'
 
     def output(self) -> str:
         if self._output is None:
