@@ -38,18 +38,20 @@ _SYNC_EVERY = 64 << 20  # bytes written between syncs
 
 
 class _HashedFile:
-    """A file written in binary with a large buffer, hashed as it is written, and synced to
-    disk (its pages then dropped from the cache) every _SYNC_EVERY bytes."""
+    """A file written in binary with a large buffer, hashed as it is written (unless it is a
+    scratch file, hashed=False), and synced to disk (its pages then dropped from the cache)
+    every _SYNC_EVERY bytes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, hashed: bool = True) -> None:
         self.handle = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 closed by close()
-        self.sha = hashlib.sha256()
+        self.sha = hashlib.sha256() if hashed else None
         self.unsynced = 0
         self.stat: os.stat_result | None = None  # once closed: the stat of what was hashed
 
     def write_bytes(self, data: bytes) -> None:
         self.handle.write(data)
-        self.sha.update(data)
+        if self.sha is not None:
+            self.sha.update(data)
         self.unsynced += len(data)
         if self.unsynced >= _SYNC_EVERY:
             self.sync()
@@ -64,7 +66,7 @@ class _HashedFile:
         self.sync()
         self.stat = os.fstat(self.handle.fileno())
         self.handle.close()
-        return self.sha.hexdigest()
+        return "" if self.sha is None else self.sha.hexdigest()
 
 
 class Writer:
@@ -133,7 +135,8 @@ class Writer:
             for name in self.formats:
                 path = self._task_file(name, task)
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self.tasks[name, task] = _HashedFile(path)
+                # The other formats' task files are scratch, read back by route: not hashed.
+                self.tasks[name, task] = _HashedFile(path, hashed=name == ALPACA)
         for name, rows in zip(self.formats, lines, strict=True):
             self.tasks[name, task].write_bytes(b"".join(rows))
 

@@ -10,7 +10,7 @@ from compiler.bindings import Bindings, bindings, members_of, missing_key
 from compiler.budget import CLOCK, LIMITS, OverBudget, cpu_budget
 from compiler.errors import Collector, CompileError, fail
 from compiler.hashing import format_id, keyed_text
-from compiler.model import Project, Record, Template
+from compiler.model import Project, Record, Template, new_record
 from compiler.plan import Plan, plan_rules
 from compiler.render import OverBudgetError, literal_text
 from compiler.templateerrors import UndefinedKey
@@ -160,7 +160,7 @@ def maker(project: Project, plan: Plan, bindings: Bindings) -> Callable[[int], R
             else:
                 metadata[key] = text = _clean(rendered)
                 _gate(text, f"metadata.{key}", record_id_, tpl)
-        return Record(
+        return new_record(
             record_id_,
             texts[0],
             texts[1],

@@ -109,21 +109,20 @@ def digest(*texts: str) -> bytes:
 
 
 def record_digests(instruction: str, input: str, output: str) -> tuple[bytes, bytes, bytes]:
-    """digest(instruction, input, output), digest(instruction, input) and digest(output),
-    encoding each text once.
+    """The record key, digest(instruction, input) and digest(output), hashing each text once.
 
-    The first two hash the same stream, so two records with one prompt have one record digest
-    exactly when their outputs are the same.
+    The key is the prompt's digest then the output's (32 bytes): two records have one key
+    exactly when they have one prompt and one output, and two records with one prompt have
+    one key exactly when their outputs are the same. It is compared, never written out.
     """
-    prompt = hashlib.blake2b(digest_size=16)
-    prompt.update(instruction.encode("utf-8"))
+    prompt = hashlib.blake2b(instruction.encode("utf-8"), digest_size=16)
     prompt.update(b"\x00")
     prompt.update(input.encode("utf-8"))
     prompt.update(b"\x00")
-    whole = prompt.copy()
-    text = output.encode("utf-8") + b"\x00"
-    whole.update(text)
-    return whole.digest(), prompt.digest(), hashlib.blake2b(text, digest_size=16).digest()
+    answer = hashlib.blake2b(output.encode("utf-8"), digest_size=16)
+    answer.update(b"\x00")
+    first, second = prompt.digest(), answer.digest()
+    return first + second, first, second
 
 
 def fingerprint(inputs: dict[str, str], seed: Any) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
@@ -165,5 +166,21 @@ class Record:
     label: bool | None = None  # None when the rule gives no label
     history: tuple[tuple[str, str], ...] = ()  # earlier (user, assistant) turns, in order
 
+
+def _filler(cls: type) -> Callable[..., Any]:
+    """A function that makes an instance of the frozen dataclass cls from every field, in
+    order, by filling its __dict__: what cls(...) makes, without a frozen __setattr__ call per
+    field (expand makes millions of records). Written from cls's own fields, so it cannot miss
+    one; tests/test_expand.py holds it equal to cls(...)."""
+    names = [f.name for f in fields(cls)]
+    body = "".join(f"    d[{name!r}] = {name}\n" for name in names)
+    head = f"def make({', '.join(names)}):\n    made = new(cls)\n    d = made.__dict__\n"
+    source = f"{head}{body}    return made\n"
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    exec(compile(source, f"<dsc-{cls.__name__}>", "exec"), namespace)
+    return namespace["make"]
+
+
+new_record: Callable[..., Record] = _filler(Record)  # Record(...) with every field given
 
 Build = dict[str, tuple[str, dict[str, Any]]]  # a build read back: record id -> (split, record)

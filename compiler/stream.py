@@ -18,8 +18,9 @@ from compiler.budget import record_budgets
 from compiler.check import Inspector, fingerprints
 from compiler.errors import Collector, CompileError, Diagnostic, Location
 from compiler.expand import maker
-from compiler.formats import ChatTemplate, alpaca_extras, encoder
+from compiler.formats import ChatTemplate, alpaca_extras
 from compiler.hashing import format_id
+from compiler.lines import line_maker
 from compiler.model import CHAT_TEMPLATE, FIELDS, Project, Record, Template
 from compiler.plan import Plan
 from compiler.render import compile_template
@@ -103,7 +104,8 @@ class Stream:
                 Template(project.chat_template_text, Location(CHAT_TEMPLATE, 1, 1), 1, 1),
                 "the chat template",
             )
-        self.encoders = [encoder(f, with_system, chat, with_history) for f in config.formats]
+        self.formats = config.formats
+        self.lines_of = line_maker(config.formats, with_system, chat, with_history)
 
     def runs(self, size: int = RUN_RECORDS) -> list[tuple[int, int, int]]:
         """(rule index, start, stop): every rule's records in runs of `size`."""
@@ -140,9 +142,9 @@ class Stream:
         if make is None:
             make = self.makers[index] = maker(self.project, plan, found)
         chunk = Chunk(index, start)
-        chunk.lines = [[] for _ in self.encoders]
-        chunk.rows = [bytearray() for _ in self.encoders]
-        encoders, all_lines, all_rows, sizes = self.encoders, chunk.lines, chunk.rows, chunk.sizes
+        chunk.lines = [[] for _ in self.formats]
+        chunk.rows = [bytearray() for _ in self.formats]
+        lines_of, all_lines, all_rows, sizes = self.lines_of, chunk.lines, chunk.rows, chunk.sizes
         errors = Collector()
         inspect, watch, group_by = self.inspector.inspect, self.watch, self.group_by
         stratum_of, facet_of = self.stratum_of, self.facet_of
@@ -164,7 +166,7 @@ class Stream:
                 chunk.drops[offset] = reason
                 continue
             try:
-                encoded = [encode(record).encode("utf-8") for encode in encoders]
+                encoded = [line.encode("utf-8") for line in lines_of(record)]
             except CompileError as exc:  # the project's chat template failed on this record
                 chunk.made -= 1  # not made after all: the rule stops here
                 chunk.failure = exc.diagnostics

@@ -40,6 +40,7 @@ RANK = {
     "stats": 8,
     "encode": 6,  # pure: a record as its JSON line
     "formats": 6,  # pure: a record's rows in each output format
+    "lines": 7,  # pure: every format's JSON lines of a record, each text quoted once
     "convert": 7,  # pure: dsc convert's rows, by the formats' definitions
     "convertfile": 10,  # EDGE: dsc convert's files
     "outfile": 2,  # EDGE: a file the user names as an output, written beside and renamed
@@ -100,6 +101,7 @@ PURE = (
     "explain",
     "encode",
     "formats",
+    "lines",
     "convert",
     "stream",
     "report",

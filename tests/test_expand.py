@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from compiler.encode import encode
 from compiler.errors import CompileError
 from compiler.hashing import keyed, record_id
-from compiler.model import Record
+from compiler.model import Record, new_record
 from tests.helpers import DATASET_YAML, examples, project_from, records_of
 
 GREET = """task: greet
@@ -432,3 +432,20 @@ def test_none_is_not_null() -> None:
         "None, not text\n  hint: give it a text, e.g. | default('', true); in metadata, "
         "{{ null }} makes the field null"
     )
+
+
+_texts = st.text(max_size=5)
+
+
+@settings(max_examples=examples(50), deadline=None)
+@given(
+    st.tuples(_texts, _texts, _texts, _texts),
+    st.dictionaries(_texts, st.none() | _texts, max_size=3),
+    st.tuples(_texts, _texts),
+    st.sampled_from([None, True, False]),
+    st.lists(st.tuples(_texts, _texts), max_size=2).map(tuple),
+)
+def test_new_record_makes_what_the_dataclass_makes(texts, metadata, extras, label, turns) -> None:
+    args = (*texts, metadata, None, (("b", "k"),), (("p", 1),), *extras, label, turns)
+    made, defined = new_record(*args), Record(*args)
+    assert type(made) is Record and made == defined and vars(made) == vars(defined)
