@@ -7,9 +7,11 @@ after step k. After each run: no staging or `.old` folder, the lock released, no
 open once the lock is taken, and build/ byte-identical to the old build (signal before the
 swap) or to the new one (signal during or after the swap, held back until it is complete).
 
-Ctrl-C is raised after every step. SIGTERM becomes the same KeyboardInterrupt in the
-handler `dsc build` installs, then takes the same path: it is raised after every fifth step
-and after each step around the lock and the swap, where the order of events matters.
+Ctrl-C is raised after every step of a rebuild, where an old build is at stake; after every
+third step of a first build, and after each step around the lock and the swap, where the
+order of events matters. SIGTERM becomes the same KeyboardInterrupt in the handler
+`dsc build` installs, then takes the same path: it is raised after every fifth step and
+around the lock and the swap.
 """
 
 from __future__ import annotations
@@ -123,11 +125,14 @@ def _open_fds() -> set[str]:
     return set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()
 
 
-def _steps_to_interrupt(signum: int, total: int, locked_at: int, swapped: int) -> list[int]:
-    if signum == signal.SIGINT:
+def _steps_to_interrupt(
+    signum: int, with_old_build: bool, total: int, locked_at: int, swapped: int
+) -> list[int]:
+    if signum == signal.SIGINT and with_old_build:
         return list(range(1, total + 1))
     near = {at + d for at in (1, locked_at, swapped, total) for d in range(-2, 3)}
-    return [at for at in range(1, total + 1) if at % 5 == 0 or at in near]
+    every = 3 if signum == signal.SIGINT else 5
+    return [at for at in range(1, total + 1) if at % every == 0 or at in near]
 
 
 @pytest.mark.parametrize("with_old_build", [True, False], ids=["rebuild", "first-build"])
@@ -150,7 +155,7 @@ def test_an_interrupt_after_any_step_leaves_the_old_build_or_the_new_one(
     assert dry.locked_at is not None and dry.locked_at < swapped
 
     outcomes = []
-    for at in _steps_to_interrupt(signum, total, dry.locked_at, swapped):
+    for at in _steps_to_interrupt(signum, with_old_build, total, dry.locked_at, swapped):
         project = _fresh(builds, tmp_path / f"at{at}", with_old_build)
         steps = Steps(signum=signum, at=at)
         fds = _open_fds()
