@@ -24,6 +24,7 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # (a longer fence, ````console, holds output with ``` lines in it: markdown)
 BLOCK = re.compile(r"^(`{3,})console\n(.*?)^\1$", re.MULTILINE | re.DOTALL)
 ANY = "..."
+MAKE_VARIABLES = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")
 
 
 def transcripts() -> list[tuple[str, str]]:
@@ -72,8 +73,11 @@ def test_transcript(transcript: str, tmp_path: Path) -> None:
     shim = bin_dir / "dsc"
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m compiler "$@"\n', encoding="utf-8")
     shim.chmod(0o755)
+    # A reader runs the examples in a shell of their own: not inside the `make test` that runs
+    # this suite, whose MAKELEVEL and MAKEFLAGS would make an example's make say where it is.
+    outside_make = {k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES}
     env = {
-        **os.environ,
+        **outside_make,
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(ROOT),
         "NO_COLOR": "1",
