@@ -264,7 +264,7 @@ def _histogram(ident: str, field: str, unit: str, figures: dict[str, Any]) -> st
             parts.append(_text(left + i * step, height - 10, _number(b.get("from", 0)), "middle"))
         rows.append([span, _number(b.get("count", 0))])
     if bins:
-        parts.append(_text(left + plot_w, height - 10, _number(bins[-1].get("to", 0)), "middle"))
+        parts.append(_text(left + plot_w, height - 10, _number(bins[-1].get("to", 0)), "end"))
     parts.append("</svg>")
     parts.append(_details(title, ("length", "rows"), rows))
     parts.append("</figure>")
