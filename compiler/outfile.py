@@ -36,7 +36,10 @@ def check_output(out: Path, sources: list[str], command: str, what: str) -> None
         raise fail(
             where, f"the output's folder does not exist: {out.parent}", "create the folder first"
         )
-    if out.exists() and any(os.path.samefile(out, source) for source in sources):
+    # A source that does not exist is not the output: its reader reports it, as without -o.
+    if out.exists() and any(
+        os.path.exists(source) and os.path.samefile(out, source) for source in sources
+    ):
         raise fail(
             where,
             "the output is the input file",

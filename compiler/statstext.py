@@ -66,11 +66,9 @@ def _counts(document: dict[str, Any]) -> list[str]:
     for key, pairs in document["counts"].items():
         header = [key, *splits, "all"]
         rows = []
+        per_split = [dict(map(tuple, split["counts"].get(key, []))) for split in splits.values()]
         for value, count in pairs:
-            per = [
-                dict(map(tuple, split["counts"].get(key, []))).get(value, 0)
-                for split in splits.values()
-            ]
+            per = [counts.get(value, 0) for counts in per_split]
             rows.append([value, *(_number(n) for n in per), _number(count)])
         lines += ["  " + line for line in _table(header, rows)] + [""]
     return (["counts", *lines]) if lines else []

@@ -340,7 +340,9 @@ def _pairs(
                 continue  # too different in length to be similar
             if budget[0] <= 0:
                 return found
-            other = new_tokens.setdefault(j, _tokens(new[j]))
+            other = new_tokens.get(j)
+            if other is None:  # each added line tokenised once, however often it is tried
+                other = new_tokens[j] = _tokens(new[j])
             segments, kept = _segments(line_tokens, other, budget)
             if kept >= SIMILAR:
                 found[("-", i)] = found[("+", j)] = segments

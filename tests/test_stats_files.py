@@ -239,3 +239,17 @@ def test_the_html_report_never_replaces_an_input_or_lands_in_a_build(
     result = cli("stats", "build/", "tests/corpus/alpaca_good.jsonl", "--html", target)
     assert (result.exit_code, result.stdout, result.stderr) == (1, "", message)
     assert ((ROOT / target).read_bytes() if (ROOT / target).exists() else None) == before
+
+
+def test_a_missing_input_beside_an_html_report_is_a_located_error(
+    cli, in_root, tmp_path: Path
+) -> None:
+    """The check that the report replaces no input skips inputs that do not exist: their
+    reader says they are missing, as without --html, and the old report stays."""
+    page = tmp_path / "report.html"
+    page.write_text("old", encoding="utf-8")
+    missing = str(tmp_path / "nope.jsonl")
+    result = cli("stats", "tests/corpus/alpaca_good.jsonl", missing, "--html", str(page))
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"{missing}: error: file not found: {missing}\n  hint: check the path\n"
+    assert page.read_text(encoding="utf-8") == "old"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -222,3 +223,24 @@ def test_applying_the_hunks_of_any_text_gives_new(old: list[str], new: list[str]
     old_lines = [line.replace("\n", "") for line in old]
     new_lines = [line.replace("\n", "") for line in new]
     assert apply(old_lines, hunks(old_lines, new_lines)) == new_lines
+
+
+def test_each_added_line_is_tokenised_once_however_often_it_is_tried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pairing tries each removed line against the added lines after the last pair: an added
+    line's tokens are made once and kept, so that a block built to be slow stays linear."""
+    from compiler import textdiff
+
+    made: list[str] = []
+    real = textdiff._tokens
+
+    def counted(text: str) -> list[str]:
+        made.append(text)
+        return real(text)
+
+    monkeypatch.setattr(textdiff, "_tokens", counted)
+    old = [f"{i}" + "a" * 50 for i in range(10)]
+    new = [f"{i}" + "b" * 50 for i in range(10)]  # the same lengths, never similar
+    textdiff._pairs(old, new, [10**9])
+    assert sorted(made) == sorted(old + new)
