@@ -7,7 +7,24 @@ from typing import Any
 
 from compiler.model import Record
 
-_quote = json.encoder.encode_basestring  # the string encoder of json.dumps(ensure_ascii=False)
+quote = json.encoder.encode_basestring  # the string encoder of json.dumps(ensure_ascii=False)
+
+
+def metadata_json(metadata: dict[str, Any]) -> str:
+    """The metadata object as json.dumps writes it; TypeError for values other than str, None."""
+    members = ", ".join(
+        f"{quote(k)}: {'null' if v is None else quote(v)}" for k, v in metadata.items()
+    )
+    return "{" + members + "}"
+
+
+def alpaca_json(qid: str, record: Record, output: str, extra: str, metadata: str) -> str:
+    """The Alpaca line from the quoted id, output and metadata; extra holds more columns
+    (`, "system": …`) written between the output and the metadata."""
+    return (
+        f'{{"id": {qid}, "instruction": {quote(record.instruction)}, '
+        f'"input": {quote(record.input)}, "output": {output}{extra}, "metadata": {metadata}}}\n'
+    )
 
 
 def encode(record: Record) -> str:
@@ -17,16 +34,10 @@ def encode(record: Record) -> str:
     tests hold it to that), without building the mapping: this runs once per record.
     """
     try:
-        metadata = ", ".join(
-            f"{_quote(k)}: {'null' if v is None else _quote(v)}" for k, v in record.metadata.items()
-        )
-        return (
-            f'{{"id": {_quote(record.id)}, "instruction": {_quote(record.instruction)}, '
-            f'"input": {_quote(record.input)}, "output": {_quote(record.output)}, '
-            f'"metadata": {{{metadata}}}}}\n'
-        )
+        metadata = metadata_json(record.metadata)
     except TypeError:
         return _encode_slow(record)
+    return alpaca_json(quote(record.id), record, quote(record.output), "", metadata)
 
 
 def _encode_slow(record: Record) -> str:

@@ -13,8 +13,9 @@ from typing import Any
 from compiler import jsonlfile
 from compiler.errors import CompileError, Diagnostic, Location, fail
 from compiler.jsonl import Problem, line_value, refused
+from compiler.model import SPLITS
 from compiler.rowcheck import FileCheck, Limits
-from compiler.rowstats import SPLIT_ORDER, Tally, Tokens
+from compiler.rowstats import Tally, Tokens
 from compiler.shapes import detect, read_row
 
 PROGRESS_STEP = 1 << 20  # bytes read between two updates of a progress bar
@@ -37,7 +38,7 @@ def validate_paths(paths: Iterable[str]) -> list[str]:
 def _split(path: str) -> str | None:
     name = os.path.basename(path)
     stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else ""
-    return stem if stem in SPLIT_ORDER else None
+    return stem if stem in SPLITS else None
 
 
 def stats_paths(paths: Iterable[str]) -> list[str]:
@@ -56,7 +57,7 @@ def stats_paths(paths: Iterable[str]) -> list[str]:
 
     def order(path: str) -> tuple[str, int, str]:
         split = _split(path)
-        rank = SPLIT_ORDER.index(split) if split else len(SPLIT_ORDER)
+        rank = SPLITS.index(split) if split else len(SPLITS)
         return os.path.dirname(path), rank, os.path.basename(path)
 
     return sorted(dict.fromkeys(found), key=order)

@@ -271,12 +271,12 @@ def sha256_stat(
         raise _unreadable(relpath, exc) from None
     finally:
         os.close(fd)
-    return digest.hexdigest(), opened if _same(opened, after) else None
+    return digest.hexdigest(), opened if stat_key(opened) == stat_key(after) else None
 
 
-def _same(one: os.stat_result, other: os.stat_result) -> bool:
-    fields = ("st_size", "st_mtime_ns", "st_ino", "st_ctime_ns")
-    return all(getattr(one, name) == getattr(other, name) for name in fields)
+def stat_key(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells that a file changed, as git's index keeps it: size, mtime, inode, ctime."""
+    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
 
 
 def yaml_files(root: Path, folder: str) -> list[str]:

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from compiler import files
-from compiler.errors import CompileError, Location, fail
+from compiler.errors import Location, fail
+from compiler.model import SPLITS
 
 LINE_LIMIT = 16 * 1024 * 1024  # bytes of one line, its line break left out
 BUFFER = 1 << 20
-SPLIT_NAMES = ("train", "val", "test")
 
 
 @contextlib.contextmanager
@@ -79,7 +79,7 @@ def _listing(folder: str) -> list[os.DirEntry]:
 def split_files(folder: str) -> list[str]:
     """The train/val/test .jsonl files directly in folder, in split order."""
     names = {entry.name for entry in _listing(folder) if entry.is_file()}
-    return [_join(folder, f"{s}.jsonl") for s in SPLIT_NAMES if f"{s}.jsonl" in names]
+    return [_join(folder, f"{s}.jsonl") for s in SPLITS if f"{s}.jsonl" in names]
 
 
 def jsonl_files(folder: str, deep: bool) -> list[str]:
@@ -103,7 +103,3 @@ def total_size(paths: list[str]) -> int:
         with contextlib.suppress(OSError):
             size += os.stat(path).st_size
     return size
-
-
-def refused(path: str) -> CompileError:
-    return fail(Location(path), f"no such file or folder: {path}", "check the path")

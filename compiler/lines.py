@@ -10,9 +10,10 @@ definition's path.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
+from compiler.encode import alpaca_json, metadata_json
+from compiler.encode import quote as _quote
 from compiler.formats import (
     ALPACA,
     SHAREGPT_ROLES,
@@ -25,20 +26,7 @@ from compiler.formats import (
 )
 from compiler.model import Record
 
-_quote = json.encoder.encode_basestring  # json.dumps(ensure_ascii=False) of one str
-
 _LABEL = {True: "true", False: "false"}
-
-
-def _metadata(metadata: dict[str, str | None]) -> str:
-    """The metadata object as json.dumps writes it; TypeError for values other than str, None."""
-    return (
-        "{"
-        + ", ".join(
-            f"{_quote(k)}: {'null' if v is None else _quote(v)}" for k, v in metadata.items()
-        )
-        + "}"
-    )
 
 
 def _row(qid: str, columns: str, qmeta: str) -> str:
@@ -130,11 +118,7 @@ def _alpaca(with_system: bool, with_history: bool) -> Lines:
         if record.label is False:
             return ""
         more = extra(record) if with_system or with_history else ""
-        return (
-            f'{{"id": {qid}, "instruction": {_quote(record.instruction)}, '
-            f'"input": {_quote(record.input)}, "output": {q.output()}{more}, '
-            f'"metadata": {qmeta}}}\n'
-        )
+        return alpaca_json(qid, record, q.output(), more, qmeta)
 
     return alpaca
 
@@ -219,7 +203,7 @@ def line_maker(
 
     def lines(record: Record) -> list[str]:
         try:
-            qid, qmeta = _quote(record.id), _metadata(record.metadata)
+            qid, qmeta = _quote(record.id), metadata_json(record.metadata)
         except TypeError:
             return [encode(record) for encode in general]
         q = _Quoted(record)

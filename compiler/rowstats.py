@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from compiler.model import SPLITS
 from compiler.rowcheck import digest, length
 from compiler.shapes import Read
 from compiler.stats import counted_stats
 
 DISTINCT_LIMIT = 20  # a metadata key with more distinct values is not counted by default
 BINS = 10
-SPLIT_ORDER = ("train", "val", "test")
 
 Tokens = Callable[[list[str]], list[int]]  # texts -> their numbers of tokens
 
@@ -182,7 +182,7 @@ class Tally:
             "prompts_with_different_answers": len(self._conflicts),
         }
         if self._splits:
-            order = sorted(self._splits, key=lambda s: ((*SPLIT_ORDER, s).index(s), s))
+            order = sorted(self._splits, key=lambda s: ((*SPLITS, s).index(s), s))
             document["splits"] = {
                 name: {
                     "rows": self._splits[name][0][0],

@@ -34,8 +34,7 @@ Stat = tuple[int, int, int, int]  # FIELDS, in that order
 Entry = tuple[Stat, str]  # the stat and the sha256 of the bytes the file held then
 
 
-def stat_of(info: os.stat_result) -> Stat:
-    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+stat_of = files.stat_key  # FIELDS of a stat, in that order
 
 
 @dataclass

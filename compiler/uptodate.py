@@ -123,10 +123,10 @@ def stale_reasons(
         reasons.append(f"{out_dir.name}/{METADATA} was edited by hand")
     limit = files.SPEC_FILE_LIMIT
     inputs_out = (out_dir, root / "build")
-    early: dict[str, str | None] = {}
-    if seed is None and cache is not None and os.path.lexists(root / DATASET):
+    current: dict[str, str | None] = {}
+    if os.path.lexists(root / DATASET):
         # First, so that the cache can tell whether the seed it recorded is still the spec's.
-        early[DATASET] = _digest(root, DATASET, limit, inputs_out, cache=cache)
+        current[DATASET] = _digest(root, DATASET, limit, inputs_out, cache=cache)
     effective = seed if seed is not None else _spec_seed(root, meta["seed"], cache)
     if meta["seed"] != effective:
         reasons.append(f"seed changed ({meta['seed']} -> {effective})")
@@ -134,10 +134,9 @@ def stale_reasons(
         specs = spec_files(root)
     except files.Refused as exc:
         return [*reasons, exc.message]
-    current = {
-        p: early[p] if p in early else _digest(root, p, limit, inputs_out, cache=cache)
-        for p in specs
-    }
+    current.update(
+        {p: _digest(root, p, limit, inputs_out, cache=cache) for p in specs if p not in current}
+    )
     data_paths = [p for p in recorded if p not in current and not _is_spec_path(p)]
     data_limit = files.DATA_FILE_LIMIT
     current.update({p: _digest(root, p, data_limit, inputs_out, cache=cache) for p in data_paths})
