@@ -1,9 +1,10 @@
 """A committed build/ is untrusted: its metadata.json and files never make dsc read outside it.
 
-Each case builds tests/cases/minimal, then plants what a hostile pull request could commit
-into build/ and runs dsc. Commands that could hang on a pipe or /dev/zero run in a
-subprocess with a generous timeout (it catches a hang; it measures nothing), and the cases
-about outside files record every path dsc asks the system about.
+Each case takes a copy of tests/cases/minimal and its build (built once for the module),
+then plants what a hostile pull request could commit into build/ and runs dsc. Commands that
+could hang on a pipe or /dev/zero run in a subprocess with a generous timeout (it catches a
+hang; it measures nothing), and the cases about outside files record every path dsc asks the
+system about.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import shutil
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,12 +26,18 @@ BUILT = "built 4 records (train 3, val 1, test 0; dropped 0) into build/\n"
 SHA = "0" * 64
 
 
-@pytest.fixture
-def built(tmp_path: Path) -> Path:
-    project = copy_project(CASES / "minimal", tmp_path / "project")
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = copy_project(CASES / "minimal", tmp_path_factory.mktemp("hostile") / "project")
     done = dsc("build", "-C", project)
-    assert done.returncode == 0, done.stderr
+    assert (done.returncode, done.stdout) == (0, BUILT), done.stderr
     return project
+
+
+@pytest.fixture
+def built(built_once: Path, tmp_path: Path) -> Path:
+    """A project and its build, as a clone of a repository that has both would be."""
+    return Path(shutil.copytree(built_once, tmp_path / "project", symlinks=True))
 
 
 def rewrite_metadata(project: Path, change: Callable[[dict], None]) -> None:

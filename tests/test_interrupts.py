@@ -7,9 +7,10 @@ after step k. After each run: no staging or `.old` folder, the lock released, no
 open once the lock is taken, and build/ byte-identical to the old build (signal before the
 swap) or to the new one (signal during or after the swap, held back until it is complete).
 
-Ctrl-C is raised after every step of a rebuild, where an old build is at stake; after every
-third step of a first build, and after each step around the lock and the swap, where the
-order of events matters. SIGTERM becomes the same KeyboardInterrupt in the handler
+Ctrl-C is raised after every second step of a rebuild, where an old build is at stake, and
+after every third step of a first build; in both, after each step around the start, the lock,
+the swap and the end, where the order of events matters. The steps are the same on every run,
+so that a failure repeats. SIGTERM becomes the same KeyboardInterrupt in the handler
 `dsc build` installs, then takes the same path: it is raised after every fifth step and
 around the lock and the swap.
 """
@@ -128,10 +129,8 @@ def _open_fds() -> set[str]:
 def _steps_to_interrupt(
     signum: int, with_old_build: bool, total: int, locked_at: int, swapped: int
 ) -> list[int]:
-    if signum == signal.SIGINT and with_old_build:
-        return list(range(1, total + 1))
     near = {at + d for at in (1, locked_at, swapped, total) for d in range(-2, 3)}
-    every = 3 if signum == signal.SIGINT else 5
+    every = (2 if with_old_build else 3) if signum == signal.SIGINT else 5
     return [at for at in range(1, total + 1) if at % every == 0 or at in near]
 
 
