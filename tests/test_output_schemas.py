@@ -71,7 +71,9 @@ def test_diff_json_of_no_change_and_of_a_pull_request(built: Path, cli, tmp_path
     edit_concept(built)  # several lines (lines)
     edit(built / DATA, "await sleep(1000);", "await sleep(500);")  # one line (words)
     edit(built / DATA, '"lang": "rust"', '"lang": "go"')  # metadata.lang (value)
-    add_row(built, id="py-new", lang="python", code="time.sleep(1)", answer="await asyncio.sleep(1)")
+    add_row(
+        built, id="py-new", lang="python", code="time.sleep(1)", answer="await asyncio.sleep(1)"
+    )
     assert cli("build", "-q", "-C", built).exit_code == 0
     changed = cli("diff", tmp_path / "old", built / "build", "--format", "json")
 
@@ -159,9 +161,7 @@ PAIRS = (
     '{"prompt": "Describe the tea.", "chosen": "A light, grassy green tea.", "rejected": "Tea."}\n'
     '{"prompt": "Describe it.", "chosen": "Same.", "rejected": "Same."}\n'
 )
-KTO = (
-    '{"prompt": "Describe the tea.", "completion": "A light, grassy green tea.", "label": true}\n'
-)
+KTO = '{"prompt": "Describe the tea.", "completion": "A light, grassy green tea.", "label": true}\n'
 
 
 @pytest.fixture
