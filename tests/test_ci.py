@@ -3,6 +3,7 @@ shellcheck on its scripts), the GitLab job parsed, its keys and its script check
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,13 @@ def test_the_gitlab_job_parses_and_has_its_keys(tmp_path: Path) -> None:
         [BIN / "shellcheck", "-s", "bash", script], capture_output=True, encoding="utf-8"
     )
     assert (checked.returncode, checked.stdout) == (0, "")
+
+
+def test_docs_ci_shows_the_files_as_they_are() -> None:
+    """docs/ci.md quotes both files whole: the page and the files cannot drift apart."""
+    page = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```yaml\n(.*?)^```$", page, re.MULTILINE | re.DOTALL)
+    assert blocks == [
+        WORKFLOW.read_text(encoding="utf-8"),
+        GITLAB.read_text(encoding="utf-8"),
+    ]
