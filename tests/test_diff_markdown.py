@@ -141,8 +141,8 @@ PIECES = [
     "\x1b[31m", "\u2028", "\r", "&amp;", "\\",
 ]  # fmt: skip
 texts = st.lists(st.sampled_from(PIECES), max_size=30).map("".join)
-# A text repeated up to 200 times: a field longer than a comment shows of it.
-long_texts = st.builds(lambda text, times: text * times, texts, st.integers(1, 200))
+# A text repeated up to 100 times: a field longer than a comment shows of it.
+long_texts = st.builds(lambda text, times: text * times, texts, st.integers(1, 100))
 values = st.one_of(texts, long_texts, st.none(), st.integers(), st.lists(texts, max_size=3))
 splits = st.sampled_from(["train", "val", "test"])
 fields = st.lists(
@@ -160,7 +160,7 @@ def _numbered(items: list, times: int, make) -> tuple:
 @st.composite
 def diffs(draw) -> Diff:
     times = draw(st.integers(1, 400))
-    changed_times = min(times, 8)  # (rendering a change costs most: fewer of them)
+    changed_times = min(times, 4)  # (rendering a change costs most: fewer of them)
     records = st.lists(st.tuples(texts, splits, st.builds(dict, instruction=texts)), max_size=3)
     changes = st.lists(st.tuples(texts, splits, splits, fields), max_size=3)
     return Diff(
