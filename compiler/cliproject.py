@@ -140,10 +140,18 @@ def _build(
 @PROJECT
 @OUT
 @QUIET
-def check(project: Path, out: Path | None, quiet: bool) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one document on stdout, every problem listed (docs/ci.md).",
+)
+def check(project: Path, out: Path | None, quiet: bool, fmt: str) -> None:
     """Fail when build/ is not exactly what the specs compile to. Writes nothing."""
     from compiler.pipeline import build as run_build
-    from compiler.readback import compare_trees
+    from compiler.readback import PROBLEMS, compare_trees
     from compiler.uptodate import check_output_dir
 
     out_dir = output_folder(project, out)
@@ -153,16 +161,26 @@ def check(project: Path, out: Path | None, quiet: bool) -> None:
         run_build(project, fresh)
         problems = compare_trees(out_dir, fresh)
     name = output_name(out_dir, out)
-    if problems:
+    hint = f"run {_rebuild_command(project)} and commit {name}"
+    if fmt == "json":
+        document = {
+            "folder": name,
+            "matches": not problems,
+            "problems": [{"path": path, "problem": problem} for path, problem in problems],
+            "hint": hint if problems else None,
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    elif problems:
         click.echo(f"{name} does not match the specs:", err=True)
-        for problem in problems[:20]:
-            click.echo(f"  {problem}", err=True)
+        for path, problem in problems[:20]:
+            click.echo(f"  {path} {PROBLEMS[problem]}", err=True)
         if len(problems) > 20:
             click.echo(f"  … and {len(problems) - 20} more", err=True)
-        click.echo(f"  hint: run {_rebuild_command(project)} and commit {name}", err=True)
-        sys.exit(1)
-    if not quiet:
+        click.echo(f"  hint: {hint}", err=True)
+    elif not quiet:
         click.echo(f"{name} matches the specs")
+    if problems:
+        sys.exit(1)
 
 
 @click.command()

@@ -162,27 +162,38 @@ def read_revision(project: Path, out_dir: Path, rev: str) -> Build:
     return parse_build(texts, f"{rev}:{relative.as_posix()}")
 
 
-def compare_trees(actual: Path, expected: Path) -> list[str]:
-    """What differs between a committed build and a fresh one; the committed files are read
-    through the gate (no links, no pipes or devices: a pull request may commit anything)."""
+# What dsc check says of a file of the committed build (docs/ci.md: `problem` in its JSON).
+PROBLEMS = {
+    "missing": "is missing",
+    "not_output": "is not a build output",
+    "not_regular": "is not a regular file",
+    "differs": "differs (stale or edited by hand)",
+}
+
+
+def compare_trees(actual: Path, expected: Path) -> list[tuple[str, str]]:
+    """What differs between a committed build and a fresh one, as (path, problem) pairs in
+    path order, the path as messages show it and the problem a key of PROBLEMS; the committed
+    files are read through the gate (no links, no pipes or devices: a pull request may commit
+    anything)."""
     have = files.tree(actual) if actual.is_dir() else {}
     want = files.tree(expected)
     problems = []
     for path in sorted(set(have) | set(want)):
         name = f"{actual.name}/{files.shown(path)}"
         if path not in have:
-            problems.append(f"{name} is missing")
+            problems.append((name, "missing"))
         elif path not in want:
-            problems.append(f"{name} is not a build output")
+            problems.append((name, "not_output"))
         elif not have[path]:
-            problems.append(f"{name} is not a regular file")
+            problems.append((name, "not_regular"))
         else:
             try:
                 same = files.sha256(actual, path, links=False) == files.sha256(expected, path)
             except files.Refused:
                 same = False
             if not same:
-                problems.append(f"{name} differs (stale or edited by hand)")
+                problems.append((name, "differs"))
     return problems
 
 

@@ -21,7 +21,9 @@ WIDTH = 400  # characters of one shown line, then "…"
 ELIDE = 160  # in a marked line longer than this, long unchanged stretches are shortened
 KEEP = 40  # to this many characters on each side of a mark
 FOLD = 30  # a changed record's markdown block of more lines is folded
-LIMIT = 60_000  # characters of a markdown comment (GitHub takes 65,536, CI may add a heading)
+LIMIT = 60_000  # characters of a markdown comment (GitHub takes 65,536, CI may add a heading),
+# counted as UTF-16 code units (a character past U+FFFF counts twice), as JavaScript counts
+# them: within the limit whether a service counts code points or UTF-16 units.
 
 
 # Everything shown here comes from build files, which a pull request may have written: every
@@ -198,6 +200,11 @@ def _more(count: int) -> list[str]:
     return [f"  … and {count - SHOWN} more"] if count > SHOWN else []
 
 
+def units(text: str) -> int:
+    """The length of text in UTF-16 code units (LIMIT's measure)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 class _Room:
     """What is left of the comment's LIMIT characters: entries are taken while they fit."""
 
@@ -205,7 +212,7 @@ class _Room:
         self.left = size
 
     def take(self, lines: list[str]) -> bool:
-        size = sum(len(line) + 1 for line in lines)
+        size = sum(units(line) + 1 for line in lines)
         if size > self.left:
             self.left = 0  # later, smaller entries are not taken either: the cut is one place
             return False
@@ -226,7 +233,8 @@ def _details(
         body += ([""] if gap and body else []) + entry
         taken += 1
     state = " open" if count <= OPEN_UP_TO else ""
-    more = [f"- … and {count - taken} more"] if count > taken else []
+    # (after a folded record's </details>, a blank line: else the HTML block would go on)
+    more = [*[""] * (gap and taken > 0), f"- … and {count - taken} more"] if count > taken else []
     return [
         f"<details{state}><summary>{title} ({count})</summary>",
         "",
