@@ -99,3 +99,54 @@ def load_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return datasets.load_dataset(*args, **options, cache_dir=str(tmp_path / "datasets"))
 
     return load
+
+
+# The trainers' tests (TRL in test_trainers.py, LLaMA-Factory in test_llamafactory.py) read the
+# golden case of every format, with a tokenizer trained on its own text: nothing from the Hub.
+CHATML = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+
+@pytest.fixture(scope="module")
+def formats_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The golden case of every format, built once for a module; its tests only read it."""
+    from compiler.pipeline import build
+
+    base = tmp_path_factory.mktemp("formats")
+    out = base / "build"
+    build(copy_project(CASES / "formats", base / "formats"), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def chatml_tokenizer(formats_build: Path):
+    """A byte-level BPE trained on the build's own text, with ChatML's tokens and template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    texts = [
+        line
+        for path in sorted(formats_build.rglob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    bpe = Tokenizer(models.BPE(unk_token=None))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=SPECIAL,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        chat_template=CHATML,
+    )

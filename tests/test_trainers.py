@@ -15,16 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from compiler.pipeline import build
-from tests.helpers import CASES, copy_project
-
-CHATML = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 # TRL's configs still set transformers' `gradient_checkpointing`, renamed in transformers 5.
 pytestmark = pytest.mark.filterwarnings("ignore:.*gradient_checkpointing.*:FutureWarning")
 # Small steps on a few rows: every trainer runs its real data preparation and one optimizer
@@ -42,40 +32,6 @@ COMMON = {
     "dataloader_num_workers": 0,
     "disable_tqdm": True,
 }
-
-
-@pytest.fixture(scope="module")
-def formats_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The golden case of every format, built once; the tests only read it."""
-    base = tmp_path_factory.mktemp("trainers")
-    out = base / "build"
-    build(copy_project(CASES / "formats", base / "formats"), out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def tokenizer(formats_build: Path):
-    """A byte-level BPE trained on the build's own text, with ChatML's tokens and template."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    texts = [line for path in sorted(formats_build.rglob("*.jsonl")) for line in _lines(path)]
-    bpe = Tokenizer(models.BPE(unk_token=None))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=SPECIAL,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    bpe.train_from_iterator(texts, trainer=trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        chat_template=CHATML,
-    )
 
 
 def _lines(path: Path) -> list[str]:
@@ -112,17 +68,17 @@ def _train(trainer) -> float:
 
 @pytest.mark.parametrize("name", ["messages", "prompt_completion", "prompt_completion_chat"])
 def test_sft_trains_on_the_chat_and_prompt_completion_files(
-    formats_build: Path, tokenizer, load_dataset, tmp_path: Path, name: str
+    formats_build: Path, chatml_tokenizer, load_dataset, tmp_path: Path, name: str
 ) -> None:
     from trl import SFTConfig, SFTTrainer
 
     path = formats_build / name / "train.jsonl"
     dataset = load_dataset("json", data_files=str(path), split="train")
     trainer = SFTTrainer(
-        model=_model(tokenizer),
+        model=_model(chatml_tokenizer),
         args=SFTConfig(output_dir=str(tmp_path / "out"), max_length=256, **COMMON),
         train_dataset=dataset,
-        processing_class=tokenizer,
+        processing_class=chatml_tokenizer,
     )
     prepared = trainer.train_dataset
     assert prepared.num_rows == len(_lines(path))
@@ -134,25 +90,25 @@ def test_sft_trains_on_the_chat_and_prompt_completion_files(
 
 
 def test_sft_renders_messages_with_the_chat_template(
-    formats_build: Path, tokenizer, load_dataset, tmp_path: Path
+    formats_build: Path, chatml_tokenizer, load_dataset, tmp_path: Path
 ) -> None:
     """The tokens SFT trains on are the ChatML rendering of dsc's messages, system turn first."""
     from trl import SFTConfig, SFTTrainer
 
     path = formats_build / "messages" / "train.jsonl"
     trainer = SFTTrainer(
-        model=_model(tokenizer),
+        model=_model(chatml_tokenizer),
         args=SFTConfig(output_dir=str(tmp_path / "out"), max_length=256, **COMMON),
         train_dataset=load_dataset("json", data_files=str(path), split="train"),
-        processing_class=tokenizer,
+        processing_class=chatml_tokenizer,
     )
     first = json.loads(_lines(path)[0])["messages"]
     expected = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in first)
-    assert tokenizer.decode(trainer.train_dataset[0]["input_ids"]) == expected
+    assert chatml_tokenizer.decode(trainer.train_dataset[0]["input_ids"]) == expected
 
 
 def test_sft_refuses_the_alpaca_file(
-    formats_build: Path, tokenizer, load_dataset, tmp_path: Path
+    formats_build: Path, chatml_tokenizer, load_dataset, tmp_path: Path
 ) -> None:
     """The negative control: build/train.jsonl (instruction/input/output) is not a TRL format,
     and SFTTrainer fails on it with the KeyError docs/formats.md quotes."""
@@ -161,27 +117,27 @@ def test_sft_refuses_the_alpaca_file(
     dataset = load_dataset("json", data_files=str(formats_build / "train.jsonl"), split="train")
     with pytest.raises(KeyError) as raised:
         SFTTrainer(
-            model=_model(tokenizer),
+            model=_model(chatml_tokenizer),
             args=SFTConfig(output_dir=str(tmp_path / "out"), max_length=256, **COMMON),
             train_dataset=dataset,
-            processing_class=tokenizer,
+            processing_class=chatml_tokenizer,
         )
     assert raised.value.args == ("text",)
 
 
 @pytest.mark.parametrize("name", ["preference", "preference_chat"])
 def test_dpo_trains_on_the_preference_files(
-    formats_build: Path, tokenizer, load_dataset, tmp_path: Path, name: str
+    formats_build: Path, chatml_tokenizer, load_dataset, tmp_path: Path, name: str
 ) -> None:
     from trl import DPOConfig, DPOTrainer
 
     path = formats_build / name / "train.jsonl"
     trainer = DPOTrainer(
-        model=_model(tokenizer),
-        ref_model=_model(tokenizer),  # the same weights: the model is not on disk to reload
+        model=_model(chatml_tokenizer),
+        ref_model=_model(chatml_tokenizer),  # the same weights: the model is not on disk to reload
         args=DPOConfig(output_dir=str(tmp_path / "out"), max_length=256, **COMMON),
         train_dataset=load_dataset("json", data_files=str(path), split="train"),
-        processing_class=tokenizer,
+        processing_class=chatml_tokenizer,
     )
     prepared = trainer.train_dataset
     assert prepared.num_rows == len(_lines(path))
@@ -192,18 +148,18 @@ def test_dpo_trains_on_the_preference_files(
 
 @pytest.mark.parametrize("name", ["kto", "kto_chat"])
 def test_kto_trains_on_the_kto_files(
-    formats_build: Path, tokenizer, load_dataset, tmp_path: Path, name: str
+    formats_build: Path, chatml_tokenizer, load_dataset, tmp_path: Path, name: str
 ) -> None:
     from trl import KTOConfig, KTOTrainer
 
     path = formats_build / name / "train.jsonl"
     rows = [json.loads(line) for line in _lines(path)]
     trainer = KTOTrainer(
-        model=_model(tokenizer),
-        ref_model=_model(tokenizer),
+        model=_model(chatml_tokenizer),
+        ref_model=_model(chatml_tokenizer),
         args=KTOConfig(output_dir=str(tmp_path / "out"), max_length=256, **COMMON),
         train_dataset=load_dataset("json", data_files=str(path), split="train"),
-        processing_class=tokenizer,
+        processing_class=chatml_tokenizer,
     )
     prepared = trainer.train_dataset
     assert prepared.num_rows == len(rows)
