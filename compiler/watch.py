@@ -18,6 +18,7 @@ import click
 from compiler.clibase import Failed
 from compiler.diff import diff
 from compiler.errors import CompileError, Location, fail
+from compiler.files import shown
 from compiler.model import Build
 from compiler.readback import read_folder
 from compiler.report import summary
@@ -84,13 +85,31 @@ def watch_builds(
     """Build now and on every relevant change until Ctrl-C (or SIGTERM), which ends it
     normally. build() runs one `dsc build` and says whether it wrote a new build."""
     watchfiles = _watchfiles()
+    if not project.is_dir():  # as dsc build says it (pipeline.load_project)
+        raise fail(
+            Location(shown(str(project))),
+            "no such project folder",
+            "give -C the folder that holds specs/dataset.yaml",
+        )
     keep = relevant(watchfiles.DefaultFilter(), ignored_places(project, out_dir))
+    batches = watchfiles.watch(
+        project.absolute(), watch_filter=keep, rust_timeout=TICK, yield_on_timeout=True
+    )
     last = _current(out_dir)
+    ready = False
     try:
-        ready = False
-        for batch in watchfiles.watch(
-            project.absolute(), watch_filter=keep, rust_timeout=TICK, yield_on_timeout=True
-        ):
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except OSError as exc:  # the watcher's own: a folder gone, the system's limits
+                raise fail(
+                    Location(shown(str(project))),
+                    f"cannot watch the project folder: {exc}",
+                    "on a network file system, or past the system's limit of watched "
+                    "folders, set WATCHFILES_FORCE_POLLING=1 to poll for changes instead",
+                ) from None
             if ready and not batch:
                 continue
             last = _round(out_dir, name, build, say, last)
@@ -101,6 +120,8 @@ def watch_builds(
         # Ctrl-C is how a watch ends, not an abort (watchfiles' run_process stops the same
         # way): the build it may have cut short has left the last good one in place.
         return
+    finally:
+        batches.close()
 
 
 def _round(

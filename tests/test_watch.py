@@ -144,6 +144,15 @@ def test_without_the_extra_watch_says_how_to_install_it(
     )
 
 
+def test_watch_refuses_a_missing_project_as_build_does(tmp_path: Path, cli) -> None:
+    result = cli("build", "--watch", "-C", tmp_path / "nowhere")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"{tmp_path / 'nowhere'}: error: no such project folder\n"
+        "  hint: give -C the folder that holds specs/dataset.yaml\n"
+    )
+
+
 def test_changes_where_a_build_writes_start_no_round(tmp_path: Path) -> None:
     from watchfiles import Change, DefaultFilter
 
