@@ -153,6 +153,25 @@ def test_watch_refuses_a_missing_project_as_build_does(tmp_path: Path, cli) -> N
     )
 
 
+def test_a_watcher_that_cannot_start_says_why(
+    built: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import watchfiles
+
+    def refused(*paths: object, **options: object) -> Iterator[set]:
+        raise OSError("OS file watch limit reached")
+        yield set()
+
+    monkeypatch.setattr(watchfiles, "watch", refused)
+    result = cli("build", "--watch", "-C", built)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"{built}: error: cannot watch the project folder: OS file watch limit reached\n"
+        "  hint: on a network file system, or past the system's limit of watched folders, "
+        "set WATCHFILES_FORCE_POLLING=1 to poll for changes instead\n"
+    )
+
+
 def test_changes_where_a_build_writes_start_no_round(tmp_path: Path) -> None:
     from watchfiles import Change, DefaultFilter
 
