@@ -45,14 +45,20 @@ def _watchfiles() -> Any:
 
 def ignored_places(project: Path, out_dir: Path) -> tuple[Path, ...]:
     """What a build writes in the project: the output folder, the writer's staging and old
-    folders beside it, the stat cache. Changes there never start a round."""
-    out = out_dir.absolute()
-    return (
-        out,
-        out.with_name(out.name + ".staging"),
-        out.with_name(out.name + ".old"),
-        project.absolute() / ".dsc",
-    )
+    folders beside it, the stat cache. Changes there never start a round. Each as given and
+    with its links resolved: some systems report a change by its real path."""
+    places = []
+    for out, root in (
+        (out_dir.absolute(), project.absolute()),
+        (out_dir.resolve(), project.resolve()),
+    ):
+        places += [
+            out,
+            out.with_name(out.name + ".staging"),
+            out.with_name(out.name + ".old"),
+            root / ".dsc",
+        ]
+    return tuple(dict.fromkeys(places))
 
 
 def relevant(default: Callable[[Any, str], bool], ignored: tuple[Path, ...]) -> Any:
