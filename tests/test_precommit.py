@@ -20,7 +20,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from tests.helpers import CASES, CONCEPTS, ROOT, copy_project, edit
+from tests.helpers import CONCEPTS, ROOT, edit
 
 # What `pip install .` of the hook repository needs: the distribution's files and the manifest.
 DISTRIBUTION = (".pre-commit-hooks.yaml", "setup.cfg", "pyproject.toml", "README.md", "LICENSE")
@@ -108,12 +108,11 @@ def _verdicts(output: str) -> dict[str, str]:
     return dict(VERDICT.findall(output))
 
 
-def test_a_commit_passes_pre_commit_only_with_a_fresh_build(tmp_path: Path) -> None:
+def test_a_commit_passes_pre_commit_only_with_a_fresh_build(tmp_path: Path, built: Path) -> None:
     env = _env(tmp_path)
     hooks = tmp_path / "dsc"
     rev = _hook_repository(hooks, env)
-    project = copy_project(CASES / "coding", tmp_path / "project")
-    _dsc_build(project)
+    project = built  # the coding example and its build
     (project / ".gitignore").write_text("/.dsc/\n", encoding="utf-8")
     (project / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n"
