@@ -7,10 +7,11 @@ TEST_STAMP := $(VENV)/.test-installed-stamp
 
 .PHONY: dataset test check bench lint format fuzz clean
 
-# Building needs the package alone; tests, lint and the bench add the test, hf, tokens and
-# trainers extras. torch goes in first and alone, at the exact release the trainers extra pins
-# (the CPU build on this machine's disk): trl then finds its torch requirement met. LLaMA-Factory
-# goes in last, without the older transformers, datasets and trl it pins (setup.cfg, trainers).
+# Building needs the package alone; tests, lint and the bench add the test, hf, tokens,
+# trainers and watch extras. torch goes in first and alone, at the exact release the trainers
+# extra pins (the CPU build on this machine's disk): trl then finds its torch requirement met.
+# LLaMA-Factory goes in last, without the older transformers, datasets and trl it pins
+# (setup.cfg, trainers).
 dataset: $(STAMP)
 	$(BIN)/dsc build
 
@@ -42,7 +43,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,hf,tokens,trainers]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hf,tokens,trainers,watch]'
 	$(BIN)/python -m pip install --quiet --no-deps llamafactory==0.9.5
 	touch $(TEST_STAMP)
 

@@ -53,6 +53,11 @@ def _rebuild_command(project: Path) -> str:
 @click.option(
     "-v", "--verbose", is_flag=True, help="Print every rebuild reason and every file written."
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Build again whenever a file of the project is saved, until Ctrl-C (the `watch` extra).",
+)
 def build(
     project: Path,
     out: Path | None,
@@ -61,6 +66,7 @@ def build(
     jobs: int | None,
     quiet: bool,
     verbose: bool,
+    watch: bool,
 ) -> None:
     """Compile the specs into build/ (skipped when nothing changed)."""
     from compiler.uptodate import check_output_dir
@@ -68,8 +74,17 @@ def build(
     out_dir = output_folder(project, out)
     check_output_dir(project, out_dir)
     say = (lambda *args, **kwargs: None) if quiet else click.echo
+    name = output_name(out_dir, out)
     with sigterm_unwinds():
-        _build(project, out_dir, output_name(out_dir, out), seed, force, jobs, say, verbose)
+        if not watch:
+            _build(project, out_dir, name, seed, force, jobs, say, verbose)
+            return
+        from compiler.watch import watch_builds
+
+        def once() -> bool:
+            return _build(project, out_dir, name, seed, force, jobs, say, verbose)
+
+        watch_builds(project, out_dir, name, once, say)
 
 
 def _build(
@@ -81,7 +96,8 @@ def _build(
     jobs: int | None,
     say: Any,
     verbose: bool,
-) -> None:
+) -> bool:
+    """One build; False when it was skipped (up to date)."""
     from compiler.statcache import Cache
     from compiler.uptodate import stale_reasons
 
@@ -92,7 +108,7 @@ def _build(
         if not reasons:
             cache.save_check()
             say(f"{name} is up to date")
-            return
+            return False
         if not (out_dir / "metadata.json").is_file():
             reasons = []
     from compiler.pipeline import build as run_build
@@ -134,6 +150,7 @@ def _build(
         f"built {records['total']} records (train {records['train']}, val {records['val']}, "
         f"test {records['test']}; dropped {dropped}) into {name}"
     )
+    return True
 
 
 @click.command()

@@ -67,6 +67,7 @@ RANK = {
     "htmlreport": 12,  # pure: the stats document as a self-contained HTML page
     "clibase": 12,  # EDGE: the commands' common ground (options, errors, signals, progress)
     "cliproject": 13,  # EDGE: build, check, diff, explain, init
+    "watch": 13,  # EDGE: dsc build --watch, the loop around one build (watchfiles)
     "clifiles": 13,  # EDGE: convert, validate, stats
     "cli": 14,
     "__main__": 15,
@@ -172,6 +173,7 @@ EDGE = {
     "clibase",
     "cliproject",
     "clifiles",
+    "watch",
     "cli",
     "__main__",
 }
