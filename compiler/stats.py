@@ -117,6 +117,8 @@ def metadata_document(
         "inputs": inputs,
         "outputs": outputs,
     }
+    if config.shards > 1:  # and so do builds written whole
+        document["output"] = {"shards": config.shards}
     if config.formats != ("alpaca",):  # projects of one format keep the bytes they had
         document["formats"] = {
             name: {

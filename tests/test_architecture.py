@@ -71,6 +71,7 @@ RANK = {
     "cli": 14,
     "__main__": 15,
     "__init__": 0,
+    "shards": 0,  # pure: shard file names and the rows each holds (output.shards)
 }
 PURE = (
     "jsonl",
@@ -112,6 +113,7 @@ PURE = (
     "errors",
     "text",
     "hints",
+    "shards",
 )
 FORBIDDEN_IN_CORE = {"os", "subprocess", "time", "datetime", "random", "socket", "shutil"}
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
