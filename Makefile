@@ -7,8 +7,8 @@ TEST_STAMP := $(VENV)/.test-installed-stamp
 
 .PHONY: dataset test check bench lint format fuzz clean
 
-# Building needs the package alone; tests, lint and the bench add the test, hf, tokens and
-# trainers extras. torch goes in first and alone, at the exact release the trainers extra pins
+# Building needs the package alone; tests, lint and the bench add the test, hf, tokens,
+# trainers and beam extras. torch goes in first and alone, at the exact release the trainers extra pins
 # (the CPU build on this machine's disk): trl then finds its torch requirement met.
 dataset: $(STAMP)
 	$(BIN)/dsc build
@@ -41,7 +41,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,hf,tokens,trainers]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hf,tokens,trainers,beam]'
 	touch $(TEST_STAMP)
 
 clean:
