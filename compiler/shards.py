@@ -60,8 +60,9 @@ class Sink:
 
 class Sharded:
     """The rows of one output written in order into its shards: each shard is opened through
-    sink.begin(name) when its first row comes (or when a later one does, if it is empty) and
-    closed when the next is opened, so one shard of the output is open at a time.
+    sink.begin(name) when its first row comes (the first at once; an empty one when a later
+    row comes, or at the end) and closed when the next is opened, so one shard of the output
+    is open at a time.
     """
 
     def __init__(self, path: str, rows: int, shards: int, sink: Sink) -> None:
@@ -72,6 +73,9 @@ class Sharded:
         self.handle: Any = None
         self.written = 0
         self.closed: list[tuple[str, Any, str]] = []  # (name, handle, sha256)
+        # The first shard is opened now, by the caller's thread (the whole file, unsharded),
+        # as a writer opened its files before this class: later ones as rows reach them.
+        self._reach(0)
 
     def write(self, rows: list[bytes]) -> None:
         if self.written + len(rows) > self.cuts[-1]:
