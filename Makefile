@@ -1,26 +1,31 @@
-# dsc: make dataset | make test | make check | make bench | make lint | make fuzz
+# dsc: make dataset | make test | make test-beam | make check | make bench | make lint | make fuzz
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_STAMP := $(VENV)/.test-installed-stamp
 
-.PHONY: dataset test check bench lint format fuzz clean
+.PHONY: dataset test test-beam check bench lint format fuzz clean
 
 # Building needs the package alone; tests, lint and the bench add the test, hf, tokens,
-# trainers and watch extras. torch goes in first and alone, at the exact release the trainers
-# extra pins (the CPU build on this machine's disk): trl then finds its torch requirement met.
-# LLaMA-Factory goes in last, without the older transformers, datasets and trl it pins
-# (setup.cfg, trainers).
+# trainers, watch and beam extras. torch goes in first and alone, at the exact release the
+# trainers extra pins (the CPU build on this machine's disk): trl then finds its torch
+# requirement met. LLaMA-Factory goes in last, without the older transformers, datasets and trl
+# it pins (setup.cfg, trainers).
 dataset: $(STAMP)
 	$(BIN)/dsc build
 
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto -m "not beam"
+
+# The Beam runner's tests (tests/test_beam.py): every golden case, the example and a generated
+# project built on Beam's DirectRunner with 2 worker processes, against the local build's bytes.
+test-beam: $(TEST_STAMP)
+	DSC_BEAM_ALL=1 $(BIN)/python -m pytest -q -m beam
 
 # The property tests with ten times their examples: a longer search, for before a release.
 fuzz: $(TEST_STAMP)
-	DSC_EXAMPLES=10 $(BIN)/python -m pytest -q -n auto
+	DSC_EXAMPLES=10 DSC_BEAM_ALL=1 $(BIN)/python -m pytest -q -n auto
 
 check: $(STAMP)
 	$(BIN)/dsc check
@@ -43,7 +48,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,hf,tokens,trainers,watch]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hf,tokens,trainers,watch,beam]'
 	$(BIN)/python -m pip install --quiet --no-deps llamafactory==0.9.5
 	touch $(TEST_STAMP)
 

@@ -20,6 +20,7 @@ import yaml
 from compiler.encode import dump_json
 from compiler.formats import ALPACA, KTO_FORMATS, PAIR_FORMATS, folder
 from compiler.model import SPLITS, Project
+from compiler.shards import shard_names
 
 README = "README.md"
 DATASET_INFO = "dataset_info.json"
@@ -110,6 +111,16 @@ def file_of(name: str, split: str) -> str:
     return f"{folder(name)}{split}.jsonl"  # the file of a format's split, in the build
 
 
+def files_of(project: Project, name: str, split: str) -> list[str]:
+    """The files of a format's split: the file, or its shards (output.shards)."""
+    return shard_names(file_of(name, split), project.config.shards)
+
+
+def _data_files(project: Project, name: str, split: str) -> str | list[str]:
+    found = files_of(project, name, split)
+    return found[0] if len(found) == 1 else found
+
+
 def splits_with_rows(name: str, given: CardInput) -> list[str]:
     """The splits of a format that a configuration names: `datasets` cannot load an empty
     file ('Instruction "validation" corresponds to no data!'), so those are left out."""
@@ -174,7 +185,7 @@ def front_matter(project: Project, metadata: dict[str, Any], given: CardInput) -
             "config_name": name,
             **({"default": True} if name == default else {}),
             "data_files": [
-                {"split": HF_SPLITS[split], "path": file_of(name, split)}
+                {"split": HF_SPLITS[split], "path": _data_files(project, name, split)}
                 for split in splits_with_rows(name, given)
             ],
         }
@@ -261,13 +272,21 @@ def _formats(project: Project, given: CardInput) -> list[str]:
         counts = [given.rows[name][split] for split in SPLITS]
         rows.append([f"`{name}`", f"`{folder(name) or './'}`", *counts, sum(counts)])
     parts = ["### Formats", _table(["configuration", "folder", *_BY_SPLIT], rows, 2)]
+    shards = project.config.shards
+    every = f"-*-of-{shards:05d}.jsonl" if shards > 1 else ".jsonl"
     if ALPACA in project.config.formats:
         parts.append(
-            "`tasks/<task>.jsonl` holds the Alpaca rows of each task, of every split: they are"
+            f"`tasks/<task>{every}` holds the Alpaca rows of each task, of every split: they are"
             " no configuration (they would repeat the splits)."
         )
+    if shards > 1:
+        parts.append(
+            f"Each file is written as {shards} shards (`train-00000-of-{shards:05d}.jsonl` ...),"
+            " cut at equal numbers of rows in id order: the shards concatenated in name order"
+            " are the one file."
+        )
     empty = [
-        f"`{file_of(name, split)}`"
+        f"`{folder(name)}{split}{every}`"
         for name in project.config.formats
         for split in SPLITS
         if not given.rows[name][split]
@@ -296,7 +315,7 @@ def _loading(project: Project, given: CardInput) -> list[str]:
         "```python\nfrom datasets import load_dataset\n\n" + "\n".join(calls) + "\n```",
         *_trl(named),
         *_llama_factory(project, named, given),
-        *_axolotl(named),
+        *_axolotl(project, named),
         "Other formats (conversations for TRL, preference pairs and KTO labels) are a line of"
         " `formats:` in `specs/dataset.yaml` away; dsc's docs/formats.md says which trainer"
         " reads which.",
@@ -326,9 +345,19 @@ def entry_name(project: Project, name: str, split: str) -> str:
     return f"{word}_{name}_{split}"
 
 
+def entries(project: Project, name: str, split: str) -> list[tuple[str, str]]:
+    """(entry name, file) of a format's split: one entry a shard (LLaMA-Factory's file_name
+    is one file), named with the shard's number."""
+    found = files_of(project, name, split)
+    base = entry_name(project, name, split)
+    if len(found) == 1:
+        return [(base, found[0])]
+    return [(f"{base}_{i:05d}", path) for i, path in enumerate(found)]
+
+
 def dataset_info(project: Project, given: CardInput) -> str:
     """LLaMA-Factory's dataset_info.json: an entry for each file of each format it reads."""
-    entries: dict[str, Any] = {}
+    described_entries: dict[str, Any] = {}
     for name in project.config.formats:
         if name not in LLAMA_FACTORY:
             continue
@@ -337,9 +366,9 @@ def dataset_info(project: Project, given: CardInput) -> str:
             extra = {column: column for column, _ in columns(name, given)[3:]}
             described["columns"] = {**described["columns"], **extra}  # system, history
         for split in splits_with_rows(name, given):
-            entry = {"file_name": file_of(name, split), **described}
-            entries[entry_name(project, name, split)] = entry
-    return dump_json(entries)
+            for entry, path in entries(project, name, split):
+                described_entries[entry] = {"file_name": path, **described}
+    return dump_json(described_entries)
 
 
 def _llama_factory(project: Project, named: list[str], given: CardInput) -> list[str]:
@@ -347,15 +376,20 @@ def _llama_factory(project: Project, named: list[str], given: CardInput) -> list
     if not read:
         return []
     first = read[0]
-    entries = {split: entry_name(project, first, split) for split in splits_with_rows(first, given)}
+    named = {
+        split: ",".join(entry for entry, _ in entries(project, first, split))
+        for split in splits_with_rows(first, given)
+    }
     lines = [f"stage: {_STAGES[first]}", f"dataset_dir: {PLACE}"]
-    lines.append(f"dataset: {entries.get('train') or next(iter(entries.values()))}")
-    if "val" in entries:
-        lines.append(f"eval_dataset: {entries['val']}")
+    lines.append(f"dataset: {named.get('train') or next(iter(named.values()))}")
+    if "val" in named:
+        lines.append(f"eval_dataset: {named['val']}")
     listed = [
         f"- `{name}` (stage `{_STAGES[name]}`): "
         + ", ".join(
-            f"`{entry_name(project, name, split)}`" for split in splits_with_rows(name, given)
+            f"`{entry}`"
+            for split in splits_with_rows(name, given)
+            for entry, _ in entries(project, name, split)
         )
         for name in read
     ]
@@ -381,9 +415,15 @@ _AXOLOTL = {
 }
 
 
-def _axolotl(named: list[str]) -> list[str]:
+def _axolotl(project: Project, named: list[str]) -> list[str]:
+    def where(name: str) -> str:
+        found = files_of(project, name, "train")
+        if len(found) == 1:
+            return f"{PLACE}/{found[0]}"
+        return f"{PLACE}\n    data_files:\n" + "\n".join(f"      - {path}" for path in found)
+
     blocks = [
-        f"  - path: {PLACE}/{file_of(name, 'train')}\n    ds_type: json\n"
+        f"  - path: {where(name)}\n    ds_type: json\n"
         + "\n".join(f"    {line}" for line in _AXOLOTL[name])
         for name in named
         if name in _AXOLOTL

@@ -58,6 +58,15 @@ def _rebuild_command(project: Path) -> str:
     is_flag=True,
     help="Build again whenever a file of the project is saved, until Ctrl-C (the `watch` extra).",
 )
+@click.option(
+    "--runner",
+    type=click.Choice(["local", "beam"]),
+    default="local",
+    show_default=True,
+    help="Who runs the build: this machine, or Apache Beam (the beam extra; Beam's own "
+    "options after --). The same bytes either way.",
+)
+@click.argument("beam_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- BEAM_OPTIONS]")
 def build(
     project: Path,
     out: Path | None,
@@ -67,17 +76,27 @@ def build(
     quiet: bool,
     verbose: bool,
     watch: bool,
+    runner: str,
+    beam_args: tuple[str, ...],
 ) -> None:
     """Compile the specs into build/ (skipped when nothing changed)."""
     from compiler.uptodate import check_output_dir
 
+    if beam_args and runner != "beam":
+        raise click.UsageError(
+            f"got {beam_args[0]!r}: Beam's options are for --runner beam "
+            "(dsc build --runner beam -- --runner=DataflowRunner ...)"
+        )
+    if watch and runner == "beam":
+        raise click.UsageError("--watch builds on this machine: it does not take --runner beam")
     out_dir = output_folder(project, out)
     check_output_dir(project, out_dir)
     say = (lambda *args, **kwargs: None) if quiet else click.echo
     name = output_name(out_dir, out)
+    beam = beam_args if runner == "beam" else None
     with sigterm_unwinds():
         if not watch:
-            _build(project, out_dir, name, seed, force, jobs, say, verbose)
+            _build(project, out_dir, name, seed, force, jobs, say, verbose, beam)
             return
         from compiler.watch import watch_builds
 
@@ -96,8 +115,9 @@ def _build(
     jobs: int | None,
     say: Any,
     verbose: bool,
+    beam_args: tuple[str, ...] | None = None,
 ) -> bool:
-    """One build; False when it was skipped (up to date)."""
+    """One build (on Beam when given Beam's options); False when it was skipped (up to date)."""
     from compiler.statcache import Cache
     from compiler.uptodate import stale_reasons
 
@@ -118,7 +138,10 @@ def _build(
         def progress(records: int) -> Any:
             return bars.enter_context(progress_bar("building", records, BUILD_PROGRESS_RECORDS))
 
-        result = run_build(project, out_dir, seed, jobs, progress=progress)
+        if beam_args is None:
+            result = run_build(project, out_dir, seed, jobs, progress=progress)
+        else:
+            result = _beam_build()(project, out_dir, seed, beam_args, jobs)
         record(result.metadata, result.stats)
     # Said once the build succeeded: a seed or spec that is then refused rebuilt nothing.
     if reasons:
@@ -301,3 +324,20 @@ def init(folder: Path, example: str, force: bool) -> None:
     from compiler.scaffold import scaffold
 
     click.echo(scaffold(folder, example, force).summary())
+
+
+def _beam_build() -> Any:
+    """beamrun.build, or a located error when Apache Beam is not installed."""
+    try:
+        from compiler.beamrun import build as beam_build
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("apache_beam"):
+            raise
+        from compiler.errors import Location, fail
+
+        raise fail(
+            Location(""),
+            "--runner beam needs Apache Beam, which is not installed",
+            "pip install 'dsc-dataset-compiler[beam]'",
+        ) from None
+    return beam_build

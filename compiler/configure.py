@@ -57,6 +57,7 @@ def configuration(doc: Document, errors: Collector) -> Config:
         chat_template=data.get("chat_template", "chatml"),
         card=data.get("card", {}),
         description=data.get("description", ""),
+        shards=data.get("output", {}).get("shards", 1),
     )
 
 

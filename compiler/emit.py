@@ -23,6 +23,7 @@ from compiler.errors import Location, fail
 from compiler.formats import ALPACA, folder
 from compiler.hashing import SEAL_KEY, seal
 from compiler.model import SPLITS
+from compiler.shards import Sharded, Sink
 from compiler.split import Assignment
 from compiler.uptodate import drop_cache
 
@@ -82,10 +83,16 @@ class Writer:
     so that a second Ctrl-C cannot cut them short.
     """
 
-    def __init__(self, out_dir: Path, formats: tuple[str, ...] = (ALPACA,)) -> None:
+    def __init__(
+        self, out_dir: Path, formats: tuple[str, ...] = (ALPACA,), shards: int = 1
+    ) -> None:
         self.out_dir = out_dir
         self.staging = out_dir.with_name(out_dir.name + ".staging")
         self.formats = formats
+        # Sharded (output.shards), the Alpaca task files are scratch too: route() reads them
+        # back and cuts them into shards, knowing then how many rows each holds.
+        self.shards = shards
+        self.task_rows: dict[str, int] = {}
         self.notes: list[str] = []
         # Per format, each task's rows in id order: Alpaca's are the build's tasks/ files;
         # the other formats' are scratch files in the staging folder, removed before the swap.
@@ -136,12 +143,20 @@ class Writer:
                 path = self._task_file(name, task)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 # The other formats' task files are scratch, read back by route: not hashed.
-                self.tasks[name, task] = _HashedFile(path, hashed=name == ALPACA)
+                self.tasks[name, task] = _HashedFile(path, hashed=self._whole(name))
+            self.task_rows[task] = 0
         for name, rows in zip(self.formats, lines, strict=True):
-            self.tasks[name, task].write_bytes(b"".join(rows))
+            data = b"".join(rows)
+            self.tasks[name, task].write_bytes(data)
+            if name == ALPACA and self.shards > 1:
+                self.task_rows[task] += data.count(b"\n")
+
+    def _whole(self, name: str) -> bool:
+        """Whether the format's task files are the build's tasks/ files as they are written."""
+        return name == ALPACA and self.shards == 1
 
     def _task_file(self, name: str, task: str) -> Path:
-        if name == ALPACA:
+        if self._whole(name):
             return self.staging / "tasks" / f"{task}.jsonl"
         return self.staging / _SCRATCH / name / f"{task}.jsonl"
 
@@ -159,15 +174,15 @@ class Writer:
             synced = {
                 task: pool.submit(self.tasks[ALPACA, task].close)
                 for task in self.task_order
-                if (ALPACA, task) in self.tasks
+                if (ALPACA, task) in self.tasks and self._whole(ALPACA)
             }
             for name, counts in zip(self.formats, rows, strict=True):
                 self._route(pool, name, _row_splits(assignment.splits, counts))
             for task, future in synced.items():
                 self._closed(f"tasks/{task}.jsonl", self.tasks[ALPACA, task], future.result())
-        if self.formats != (ALPACA,):
+        if self.formats != (ALPACA,) or self.shards > 1:
             for (name, _), handle in self.tasks.items():
-                if name != ALPACA:
+                if not self._whole(name):
                     handle.handle.close()  # scratch: read back, never synced
             _remove(self.staging / _SCRATCH)
         return dict(sorted(self.outputs.items()))
@@ -176,8 +191,12 @@ class Writer:
         """One format's split files, from its task files and each row's split."""
         prefix = folder(name)
         (self.staging / prefix).mkdir(exist_ok=True)
-        split_files = [_HashedFile(self.staging / f"{prefix}{split}.jsonl") for split in SPLITS]
-        self.split_files += split_files
+        split_files = [
+            Sharded(f"{prefix}{split}.jsonl", splits.count(k), self.shards, self._sink)
+            for k, split in enumerate(SPLITS)
+        ]
+        # Sharded, the Alpaca rows of each task are cut into tasks/ shards as they are read.
+        cut_tasks = name == ALPACA and self.shards > 1
         # One mask per split: the rows' split numbers translated to 1 (this split) or 0.
         numbers = bytes(range(len(SPLITS)))
         masks = [bytes.maketrans(numbers, bytes(int(k == i) for i in numbers)) for k in numbers]
@@ -185,23 +204,44 @@ class Writer:
         index = 0
         for task in sorted(self.task_order):
             path = self._task_file(name, task)
+            task_shards = (
+                Sharded(f"tasks/{task}.jsonl", self.task_rows[task], self.shards, self._sink)
+                if cut_tasks
+                else None
+            )
             with open(path, "rb", buffering=1 << 20) as f:
                 while lines := f.readlines(_BLOCK):
                     drop_cache(f.fileno(), os.lseek(f.fileno(), 0, os.SEEK_CUR))
                     where = splits[index : index + len(lines)]
                     index += len(lines)
+                    if task_shards is not None:
+                        task_shards.write(lines)
                     for k, (handle, mask) in enumerate(zip(split_files, masks, strict=True)):
-                        block = b"".join(itertools.compress(lines, where.translate(mask)))
+                        block = list(itertools.compress(lines, where.translate(mask)))
                         previous = writing[k]
                         if previous is not None:
                             previous.result()  # in order, and one block at a time
-                        writing[k] = pool.submit(handle.write_bytes, block)
+                        writing[k] = pool.submit(handle.write, block)
+            if task_shards is not None:
+                for shard_name, handle, digest in task_shards.close():
+                    self._closed(shard_name, handle, digest)
         for future in writing:
             if future is not None:
                 future.result()
         closed = [pool.submit(handle.close) for handle in split_files]
-        for split, handle, future in zip(SPLITS, split_files, closed, strict=True):
-            self._closed(f"{prefix}{split}.jsonl", handle, future.result())
+        for future in closed:
+            for shard_name, handle, digest in future.result():
+                self._closed(shard_name, handle, digest)
+
+    def _output(self, name: str) -> _HashedFile:
+        """A file of the build, opened in the staging folder (closed by abort() on failure)."""
+        handle = _HashedFile(self.staging / name)
+        self.split_files.append(handle)
+        return handle
+
+    @property
+    def _sink(self) -> Sink:
+        return Sink(self._output, _HashedFile.write_bytes, _HashedFile.close)
 
     def _closed(self, name: str, handle: _HashedFile, digest: str) -> None:
         self.outputs[name] = digest

@@ -17,6 +17,7 @@ from compiler.model import SPLITS
 from compiler.rowcheck import FileCheck, Limits
 from compiler.rowstats import Tally, Tokens
 from compiler.shapes import detect, read_row
+from compiler.shards import unsharded
 
 PROGRESS_STEP = 1 << 20  # bytes read between two updates of a progress bar
 Progress = Callable[[int], None]  # bytes read since the last call
@@ -36,7 +37,7 @@ def validate_paths(paths: Iterable[str]) -> list[str]:
 
 
 def _split(path: str) -> str | None:
-    name = os.path.basename(path)
+    name = unsharded(os.path.basename(path))
     stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else ""
     return stem if stem in SPLITS else None
 

@@ -14,6 +14,7 @@ from typing import BinaryIO
 from compiler import files
 from compiler.errors import Location, fail
 from compiler.model import SPLITS
+from compiler.shards import shards_among
 
 LINE_LIMIT = 16 * 1024 * 1024  # bytes of one line, its line break left out
 BUFFER = 1 << 20
@@ -77,9 +78,14 @@ def _listing(folder: str) -> list[os.DirEntry]:
 
 
 def split_files(folder: str) -> list[str]:
-    """The train/val/test .jsonl files directly in folder, in split order."""
+    """The train/val/test .jsonl files directly in folder (or their shards), in split order."""
     names = {entry.name for entry in _listing(folder) if entry.is_file()}
-    return [_join(folder, f"{s}.jsonl") for s in SPLITS if f"{s}.jsonl" in names]
+    found = []
+    for split in SPLITS:
+        whole = f"{split}.jsonl"
+        listed = [whole] if whole in names else shards_among(names, whole)
+        found += [_join(folder, name) for name in listed if name in names]
+    return found
 
 
 def jsonl_files(folder: str, deep: bool) -> list[str]:

@@ -70,6 +70,7 @@ class Config:
     chat_template: str = "chatml"  # for the text format
     card: dict[str, Any] = field(default_factory=dict)  # the card: section, as written
     description: str = ""  # the dataset card's first paragraph
+    shards: int = 1  # output.shards: the files each output is cut into (compiler/shards.py)
 
 
 @dataclass(frozen=True)

@@ -356,7 +356,7 @@ def build(
     out_dir = Path(out_dir) if out_dir is not None else root / "build"
     project = load_project(root, seed, out_dir)
     check_output_dir(root, out_dir)
-    writer = Writer(out_dir, project.config.formats)
+    writer = Writer(out_dir, project.config.formats, project.config.shards)
     try:
         with writer:
             jobs = usable_cpus() if jobs is None else jobs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -12,6 +13,10 @@ from typing import Any
 from compiler import files
 from compiler.errors import Location, fail
 from compiler.model import SPLITS, Build
+from compiler.shards import shards_among
+
+# A split file's text, or (output.shards) its shards' names in the build and their texts.
+Texts = dict[str, str | list[tuple[str, str]]]
 
 _EDITED = "the file was edited by hand or cut short: rebuild it with dsc build"
 # dsc diff holds both builds in memory; a split file beyond this is refused, not read.
@@ -50,20 +55,29 @@ def _answer(value: Any) -> Any:
     return value
 
 
-def parse_build(texts: dict[str, str], where: str) -> Build:
+def _pieces(value: str | list[tuple[str, str]], where: str, name: str) -> list[tuple[str, str]]:
+    """(where to report a problem, text) of each file of one output."""
+    if isinstance(value, str):
+        return [(f"{where}/{name}.jsonl", value)]
+    return [(f"{where}/{path}", text) for path, text in value]
+
+
+def parse_build(texts: Texts, where: str) -> Build:
     """Records of the split files, by id; with the rejected answer and the label that the
     preference and KTO files hold (`<format>/<split>` keys of texts), so that dsc diff sees a
     change of either."""
     records: Build = {}
     for split_name in SPLITS:
-        for number, record in _rows(texts.get(split_name, ""), f"{where}/{split_name}.jsonl"):
-            records[str(record.get("id", f"{split_name}:{number}"))] = (split_name, record)
+        for shown, text in _pieces(texts.get(split_name, ""), where, split_name):
+            for number, record in _rows(text, shown):
+                records[str(record.get("id", f"{split_name}:{number}"))] = (split_name, record)
     for kinds in PAIR_FORMATS:
         name = next((k for k in kinds if any(f"{k}/{s}" in texts for s in SPLITS)), None)
         for split_name in SPLITS if name else ():
             key = f"{name}/{split_name}"
-            for _, row in _rows(texts.get(key, ""), f"{where}/{key}.jsonl"):
-                _merge(records, split_name, row)
+            for shown, text in _pieces(texts.get(key, ""), where, key):
+                for _, row in _rows(text, shown):
+                    _merge(records, split_name, row)
     return records
 
 
@@ -85,30 +99,51 @@ def _merge(records: Build, split_name: str, row: dict[str, Any]) -> None:
 
 
 def read_folder(folder: Path) -> Build:
-    if not (folder / "metadata.json").is_file() and not (folder / "train.jsonl").is_file():
+    listing = _listing(folder)
+    if not (folder / "metadata.json").is_file() and not (
+        (folder / "train.jsonl").is_file() or shards_among(listing, "train.jsonl")
+    ):
         raise fail(
             Location(str(folder)),
             "not a dsc build folder (no metadata.json, no train.jsonl)",
             "give folders written by dsc build, e.g. a copy of build/ made before a change",
         )
-    texts = {}
+    texts: Texts = {}
     for name in [*SPLITS, *(f"{k}/{s}" for kinds in PAIR_FORMATS for k in kinds for s in SPLITS)]:
         relpath = f"{name}.jsonl"
-        if not os.path.lexists(folder / relpath):
-            continue
-        try:
-            # Through the gate: a committed build may hold a link or a pipe in place of a file.
-            raw = files.read_bytes(folder, relpath, READ_LIMIT, links=False)
-            texts[name] = raw.decode("utf-8")
-        except files.Refused as exc:
-            raise fail(Location(f"{folder.name}/{relpath}"), exc.message, exc.hint) from None
-        except UnicodeDecodeError as exc:
-            raise fail(
-                Location(f"{folder.name}/{relpath}"),
-                f"invalid UTF-8 byte 0x{raw[exc.start]:02x}",
-                "dsc writes UTF-8: rebuild the file",
-            ) from None
+        if os.path.lexists(folder / relpath):
+            texts[name] = _read(folder, relpath)
+        elif shards := shards_among(listing, relpath):
+            texts[name] = [(path, _read(folder, path)) for path in shards]
     return parse_build(texts, folder.name or str(folder))
+
+
+def _listing(folder: Path) -> list[str]:
+    """The names of the files in folder and in its folders one level down, as paths in it."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    found += [f"{entry.name}/{inner}" for inner in sorted(os.listdir(entry.path))]
+            else:
+                found.append(entry.name)
+    return found
+
+
+def _read(folder: Path, relpath: str) -> str:
+    try:
+        # Through the gate: a committed build may hold a link or a pipe in place of a file.
+        raw = files.read_bytes(folder, relpath, READ_LIMIT, links=False)
+        return raw.decode("utf-8")
+    except files.Refused as exc:
+        raise fail(Location(f"{folder.name}/{relpath}"), exc.message, exc.hint) from None
+    except UnicodeDecodeError as exc:
+        raise fail(
+            Location(f"{folder.name}/{relpath}"),
+            f"invalid UTF-8 byte 0x{raw[exc.start]:02x}",
+            "dsc writes UTF-8: rebuild the file",
+        ) from None
 
 
 def read_revision(project: Path, out_dir: Path, rev: str) -> Build:
@@ -141,11 +176,18 @@ def read_revision(project: Path, out_dir: Path, rev: str) -> Build:
             f"the folder is outside the git repository {top}",
             "--rev compares a build folder of this repository with its committed version",
         ) from None
-    texts = {}
-    for name in SPLITS:
-        path = (relative / f"{name}.jsonl").as_posix()
+    listed = _git(project, "ls-tree", "-r", "--name-only", commit, "--", relative.as_posix())
+    present = set(listed.splitlines())
+    inside = sorted(
+        p if relative == PurePosixPath(".") else PurePosixPath(p).relative_to(relative).as_posix()
+        for p in present
+    )
+    texts: Texts = {}
+
+    def show(name: str) -> str:
+        path = (relative / name).as_posix()
         try:
-            texts[name] = _git(project, "show", f"{commit}:{path}")
+            return _git(project, "show", f"{commit}:{path}")
         except subprocess.CalledProcessError:
             raise fail(
                 Location(path),
@@ -153,12 +195,16 @@ def read_revision(project: Path, out_dir: Path, rev: str) -> Build:
                 f"commit {relative.as_posix()}/ with the specs so that it can be compared; "
                 "or compare two folders: dsc diff OLD NEW",
             ) from None
-    listed = _git(project, "ls-tree", "-r", "--name-only", commit, "--", relative.as_posix())
-    present = set(listed.splitlines())
+
+    for name in SPLITS:
+        shards = shards_among(inside, f"{name}.jsonl")
+        texts[name] = [(p, show(p)) for p in shards] if shards else show(f"{name}.jsonl")
     for name in (f"{k}/{s}" for kinds in PAIR_FORMATS for k in kinds for s in SPLITS):
         path = (relative / f"{name}.jsonl").as_posix()
         if path in present:
-            texts[name] = _git(project, "show", f"{commit}:{path}")
+            texts[name] = show(f"{name}.jsonl")
+        elif shards := shards_among(inside, f"{name}.jsonl"):
+            texts[name] = [(p, show(p)) for p in shards]
     return parse_build(texts, f"{rev}:{relative.as_posix()}")
 
 

@@ -274,3 +274,9 @@ def _stable(hashes: Sequence[int], ratios: Sequence[Fraction]) -> list[int]:
             index += 1
         result.append(index)
     return result
+
+
+# The same definitions for a runner that places groups in parallel (distsplit.py).
+stratum_text = _order
+choose = _Layout._choose
+stable_splits = _stable

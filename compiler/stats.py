@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from compiler import __version__
@@ -56,10 +56,15 @@ def counted_stats(counter: Counter[int]) -> dict[str, Any]:
 def count_rows(facets: Sequence[tuple], facet_of: Sequence[int], assignment: Assignment) -> list:
     """Record counts per split × task × brand × context × quality, one row each."""
     counter = Counter(zip(assignment.splits, facet_of, strict=True))
+    return rows_of_counts({(split, facets[facet]): n for (split, facet), n in counter.items()})
+
+
+def rows_of_counts(counter: Mapping[tuple[int, tuple], int]) -> list:
+    """count_rows from the records counted by (split index, facet values)."""
     rows = []
     for (split_index, facet), count in counter.items():
         row = {"split": SPLITS[split_index]}
-        row.update(zip(FACETS, facets[facet], strict=True))
+        row.update(zip(FACETS, facet, strict=True))
         row["records"] = count
         rows.append(row)
     rows.sort(key=lambda r: [SPLITS.index(r["split"])] + [str(r[k]) for k in FACETS])
@@ -75,9 +80,30 @@ def metadata_document(
     outputs: dict[str, str],
     format_rows: Sequence[bytearray] = (),
 ) -> dict[str, Any]:
+    format_rows_of = {
+        name: format_counts(assignment.splits, format_rows[index])
+        for index, name in enumerate(project.config.formats)
+        if project.config.formats != ("alpaca",)
+    }
+    rows = count_rows(facets, facet_of, assignment)
+    return summary_document(
+        project, verdict, assignment.sizes, assignment.groups, rows, format_rows_of, outputs
+    )
+
+
+def summary_document(
+    project: Project,
+    verdict: Verdict,
+    sizes: Sequence[int],
+    groups: int,
+    rows: list,
+    format_rows: Mapping[str, dict[str, int]],
+    outputs: dict[str, str],
+) -> dict[str, Any]:
+    """metadata.json from what a runner counted: records per split, groups, the rows of
+    count_rows, each format's format_counts (for projects of more than Alpaca)."""
     config = project.config
     inputs = dict(project.inputs)
-    rows = count_rows(facets, facet_of, assignment)
     by_task: dict[str, dict[str, int]] = {}
     for row in rows:
         per = by_task.setdefault(row["task"], dict.fromkeys(SPLITS, 0))
@@ -93,11 +119,11 @@ def metadata_document(
             "group_by": config.split.group_by,
             "stratify_by": list(config.split.stratify_by),
             "algorithm": SPLIT_ALGORITHM[config.split.method],
-            "groups": assignment.groups,
+            "groups": groups,
         },
         "records": {
-            "total": sum(assignment.sizes),
-            **dict(zip(SPLITS, assignment.sizes, strict=True)),
+            "total": sum(sizes),
+            **dict(zip(SPLITS, sizes, strict=True)),
         },
         "tasks": dict(sorted(by_task.items())),
         "counts": rows,
@@ -117,13 +143,11 @@ def metadata_document(
         "inputs": inputs,
         "outputs": outputs,
     }
+    if config.shards > 1:  # and so do builds written whole
+        document["output"] = {"shards": config.shards}
     if config.formats != ("alpaca",):  # projects of one format keep the bytes they had
         document["formats"] = {
-            name: {
-                "folder": folder(name) or ".",
-                **format_counts(assignment.splits, format_rows[index]),
-            }
-            for index, name in enumerate(config.formats)
+            name: {"folder": folder(name) or ".", **format_rows[name]} for name in config.formats
         }
     return document
 

@@ -72,6 +72,10 @@ RANK = {
     "cli": 14,
     "__main__": 15,
     "__init__": 0,
+    "shards": 0,  # pure: shard file names and the rows each holds (output.shards)
+    "distsplit": 8,  # pure: the stratified split placed bucket by bucket (dsc build --runner beam)
+    "beamsteps": 10,  # EDGE: the build's steps as Apache Beam transforms
+    "beamrun": 11,  # EDGE: dsc build --runner beam, the driver of the Beam pipeline
 }
 PURE = (
     "jsonl",
@@ -113,6 +117,8 @@ PURE = (
     "errors",
     "text",
     "hints",
+    "shards",
+    "distsplit",
 )
 FORBIDDEN_IN_CORE = {"os", "subprocess", "time", "datetime", "random", "socket", "shutil"}
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
