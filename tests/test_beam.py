@@ -122,3 +122,13 @@ def test_beam_options_without_the_beam_runner_are_refused(cli, tmp_path: Path) -
     result = cli("build", "-C", project, "--", "--runner=DataflowRunner")
     assert result.exit_code == 2
     assert "Beam's options are for --runner beam" in result.stderr
+
+
+def test_the_watch_builds_here_and_refuses_the_beam_runner(cli, tmp_path: Path) -> None:
+    project = copy_project(CASES / "minimal", tmp_path / "minimal")
+    result = cli("build", "-C", project, "--watch", "--runner", "beam")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "Error: --watch builds on this machine: it does not take --runner beam\n"
+    )
+    assert not (project / "build").exists()
