@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_STAMP := $(VENV)/.test-installed-stamp
+LSP_STAMP := tests/lsp/node_modules/.installed-stamp
 
 .PHONY: dataset test check bench lint format fuzz clean
 
@@ -13,11 +14,11 @@ TEST_STAMP := $(VENV)/.test-installed-stamp
 dataset: $(STAMP)
 	$(BIN)/dsc build
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) $(LSP_STAMP)
 	$(BIN)/python -m pytest -q -n auto
 
 # The property tests with ten times their examples: a longer search, for before a release.
-fuzz: $(TEST_STAMP)
+fuzz: $(TEST_STAMP) $(LSP_STAMP)
 	DSC_EXAMPLES=10 $(BIN)/python -m pytest -q -n auto
 
 check: $(STAMP)
@@ -44,5 +45,11 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,hf,tokens,trainers]'
 	touch $(TEST_STAMP)
 
+# tests/test_editor.py drives npm's yaml-language-server, pinned by tests/lsp/package-lock.json
+# and installed (node and npm are on the machine) into tests/lsp/node_modules, git-ignored.
+$(LSP_STAMP): tests/lsp/package-lock.json
+	npm ci --prefix tests/lsp --no-audit --no-fund --loglevel=error
+	touch $(LSP_STAMP)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis tests/lsp/node_modules

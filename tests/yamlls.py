@@ -140,4 +140,3 @@ class YamlLanguageServer:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=WAIT)
             self._loop.close()
-
