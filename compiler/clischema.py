@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -37,8 +38,18 @@ def schema(kind: str | None, folder: Path | None) -> None:
 
 def _write(folder: Path, kinds: tuple[str, ...]) -> None:
     from compiler.errors import Location, fail
-    from compiler.outfile import check_output, write_beside
+    from compiler.outfile import build_folder, check_output, write_beside
 
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    build = build_folder(os.path.realpath(existing))
+    if build is not None:  # refused before a folder is made in it
+        raise fail(
+            Location(str(folder)),
+            f"{folder} is inside the dsc build folder {os.path.basename(build)}/",
+            "every build replaces that folder: write the schemas elsewhere, e.g. schemas/",
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,18 @@ def test_dsc_schema_write_writes_the_files(cli, tmp_path: Path) -> None:
     for name in names:
         assert (out / name).read_bytes() == (PACKAGE_SCHEMAS / name).read_bytes()
     assert cli("schema", "task", "--write", out).stdout == f"wrote {out / 'task.schema.json'}\n"
+
+
+def test_dsc_schema_write_refuses_a_folder_inside_a_build(cli, tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    shutil.copytree(CASES / "coding/expected", build)
+    result = cli("schema", "--write", build / "schemas")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{build / 'schemas'}: error: {build / 'schemas'} is inside the dsc build folder build/\n"
+        "  hint: every build replaces that folder: write the schemas elsewhere, e.g. schemas/\n"
+    )
+    assert not (build / "schemas").exists()
 
 
 def test_an_unknown_kind_is_a_usage_error(cli) -> None:
