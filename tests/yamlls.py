@@ -38,16 +38,22 @@ class YamlLanguageServer:
         self._published: dict[str, list[types.Diagnostic]] = {}
         self._changed = threading.Condition()
         self._opened: set[str] = set()
+        self.log: list[str] = []  # what the server logged (window/logMessage), for failures
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.client = LanguageClient("dsc-tests", "1")
 
-        # The server asks for its settings (as VS Code answers from settings.json) and is told
-        # when they change; sections other than "yaml" (http, editor) keep their defaults.
+        # The server asks for its settings (VS Code answers from settings.json); sections other
+        # than "yaml" (http, editor) keep their defaults.
         @self.client.feature(types.WORKSPACE_CONFIGURATION)
         def configuration(params: types.ConfigurationParams) -> list[Any]:
             return [settings if item.section == "yaml" else None for item in params.items]
+
+        @self.client.feature(types.WINDOW_LOG_MESSAGE)
+        def logged(params: types.LogMessageParams) -> None:
+            with self._changed:
+                self.log.append(params.message)
 
         @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def published(params: types.PublishDiagnosticsParams) -> None:
@@ -67,12 +73,22 @@ class YamlLanguageServer:
             ),
             "initialize",
         )
-        self.client.initialized(types.InitializedParams())
-        self.client.workspace_did_change_configuration(
-            types.DidChangeConfigurationParams(settings={"yaml": settings})
-        )
+        # The server asks for its settings once, when initialized (workspace/configuration,
+        # answered above). Telling it of a change as well would make it apply them a second
+        # time, later, and reset its schemas under documents already open.
+        self._notify(self.client.initialized, types.InitializedParams())
+
+    def _notify(self, send: Callable[[Any], None], params: Any) -> None:
+        """Send a notification from the loop's thread: the client's writer (an asyncio stream)
+        is not thread-safe, and a write from the test's thread can be lost."""
+
+        async def on_the_loop() -> None:
+            send(params)
+
+        self._run(on_the_loop(), "take a notification")
 
     def _run(self, work: Coroutine[Any, Any, T], what: str) -> T:
+        """Run work on the client's loop and wait for it, WAIT seconds at most."""
         future = asyncio.run_coroutine_threadsafe(work, self._loop)
         try:
             return future.result(timeout=WAIT)
@@ -90,7 +106,7 @@ class YamlLanguageServer:
         assert uri not in self._opened, f"{path} is already open: use another file name"
         self._opened.add(uri)
         document = types.TextDocumentItem(uri, "yaml", 1, text)
-        self.client.text_document_did_open(types.DidOpenTextDocumentParams(document))
+        self._notify(self.client.text_document_did_open, types.DidOpenTextDocumentParams(document))
         return uri
 
     def diagnostics(
@@ -110,7 +126,7 @@ class YamlLanguageServer:
             if not self._changed.wait_for(ready, timeout=WAIT):
                 raise AssertionError(
                     f"yaml-language-server did not publish the diagnostics awaited in {WAIT} s "
-                    f"for {uri}; last published: {seen}"
+                    f"for {uri}; last published: {seen}; the server's log: {self.log[-10:]}"
                 )
         return list(seen or [])
 
@@ -134,7 +150,7 @@ class YamlLanguageServer:
     def close(self) -> None:
         try:
             self._run(self.client.shutdown_async(None), "shut down")
-            self.client.exit(None)
+            self._notify(self.client.exit, None)
             self._run(self.client.stop(), "exit")
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
