@@ -5,6 +5,7 @@ every spec the repository ships. tests/test_editor.py puts them in the real lang
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
 import json
 import re
@@ -81,9 +82,14 @@ def test_an_unknown_kind_is_a_usage_error(cli) -> None:
 
 
 def test_the_package_ships_exactly_the_four_schemas() -> None:
-    assert sorted(p.name for p in PACKAGE_SCHEMAS.iterdir()) == sorted(
-        specschema.file_name(kind) for kind in specschema.KINDS
-    )
+    """As package data (setup.cfg), so that an installed dsc, not only a checkout, has them."""
+    names = sorted(specschema.file_name(kind) for kind in specschema.KINDS)
+    assert sorted(p.name for p in PACKAGE_SCHEMAS.iterdir()) == names
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg", encoding="utf-8")
+    patterns = [p.strip() for p in config["options.package_data"]["compiler"].split(",")]
+    shipped = {p.name for pattern in patterns for p in (ROOT / "compiler").glob(pattern)}
+    assert set(names) <= shipped
 
 
 def _refs(node: Any) -> Iterator[str]:
