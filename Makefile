@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_STAMP := $(VENV)/.test-installed-stamp
+LSP_STAMP := tests/lsp/node_modules/.installed-stamp
 
 .PHONY: dataset test test-beam check bench lint format fuzz clean
 
@@ -15,7 +16,7 @@ TEST_STAMP := $(VENV)/.test-installed-stamp
 dataset: $(STAMP)
 	$(BIN)/dsc build
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) $(LSP_STAMP)
 	$(BIN)/python -m pytest -q -n auto -m "not beam"
 
 # The Beam runner's tests (tests/test_beam.py): every golden case, the example and a generated
@@ -23,8 +24,8 @@ test: $(TEST_STAMP)
 test-beam: $(TEST_STAMP)
 	DSC_BEAM_ALL=1 $(BIN)/python -m pytest -q -m beam
 
-# The property tests with ten times their examples: a longer search, for before a release.
-fuzz: $(TEST_STAMP)
+# Every test, the property tests with ten times their examples: a longer search, before a release.
+fuzz: $(TEST_STAMP) $(LSP_STAMP)
 	DSC_EXAMPLES=10 DSC_BEAM_ALL=1 $(BIN)/python -m pytest -q -n auto
 
 check: $(STAMP)
@@ -52,5 +53,11 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps llamafactory==0.9.5
 	touch $(TEST_STAMP)
 
+# tests/test_editor.py drives npm's yaml-language-server, pinned by tests/lsp/package-lock.json
+# and installed (node and npm are on the machine) into tests/lsp/node_modules, git-ignored.
+$(LSP_STAMP): tests/lsp/package-lock.json
+	npm ci --prefix tests/lsp --no-audit --no-fund --loglevel=error
+	touch $(LSP_STAMP)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis tests/lsp/node_modules

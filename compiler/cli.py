@@ -8,6 +8,7 @@ from compiler import __version__
 from compiler.clibase import HELP, Guarded
 from compiler.clifiles import convert, stats, validate
 from compiler.cliproject import build, check, diff, explain, init
+from compiler.clischema import schema
 
 
 @click.group(cls=Guarded, context_settings=HELP)
@@ -16,5 +17,5 @@ def main() -> None:
     """dsc: compile YAML dataset specs into reproducible Alpaca JSONL."""
 
 
-for _command in (build, check, diff, explain, convert, validate, stats, init):
+for _command in (build, check, diff, explain, convert, validate, stats, init, schema):
     main.add_command(_command)

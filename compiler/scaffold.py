@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from compiler import specschema
 from compiler.errors import CompileError, Location, fail
 from compiler.files import shown
 
@@ -59,11 +60,17 @@ class Scaffolded:
 
 def starter_files(example: str) -> dict[str, bytes]:
     """The files of a starter project, the common ones included: relative POSIX path -> bytes
-    with LF line ends, in path order."""
+    with LF line ends, in path order. The editor's files come with them (the schemas and VS
+    Code's settings), and each spec file starts with the comment that attaches its schema."""
     root = resources.files("compiler") / "starters"
     found: dict[str, bytes] = {}
     for part in (COMMON, example):
         _collect(root / part, "", found)
+    for path, data in found.items():
+        line = specschema.modeline(path)
+        if line is not None:
+            found[path] = line.encode("utf-8") + b"\n" + data
+    found.update(specschema.editor_files())
     return dict(sorted(found.items()))
 
 

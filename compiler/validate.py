@@ -7,34 +7,18 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import jsonschema
-from referencing import Registry, Resource
 
+from compiler import specschema
 from compiler.errors import CompileError, Diagnostic
 from compiler.hints import closest, suggest
 from compiler.text import dotted
 from compiler.yamldoc import Document
 
-KINDS = ("dataset", "brand", "contexts", "task")
 GROUP_BY = ("output", "prompt", "id", "metadata.")
-IDENT = "^[a-z0-9][a-z0-9_]*$"  # common.schema.json#/$defs/ident
-
-
-@cache
-def _registry() -> Registry:
-    resources_ = []
-    for name in ("common", *KINDS):
-        text = (
-            resources.files("compiler.schemas")
-            .joinpath(f"{name}.schema.json")
-            .read_text(encoding="utf-8")
-        )
-        schema = json.loads(text)
-        resources_.append((schema["$id"], Resource.from_contents(schema)))
-    return Registry().with_resources(resources_)
+IDENT = "^[a-z0-9][a-z0-9_]*$"  # #/$defs/ident of every schema
 
 
 @cache
@@ -78,10 +62,9 @@ _Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pat
 @cache
 def validator(kind: str) -> jsonschema.Validator:
     """The validator for one kind of spec file, built once per process."""
-    registry = _registry()
-    schema = registry.contents(f"https://dsc.invalid/schemas/{kind}.schema.json")
+    schema = specschema.schema(kind)
     _Validator.check_schema(schema)
-    return _Validator(schema, registry=registry)
+    return _Validator(schema)
 
 
 # In YAML's words; bool before int, which it is a subclass of.

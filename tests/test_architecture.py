@@ -26,6 +26,7 @@ RANK = {
     "rows": 1,
     "load": 1,
     "validate": 2,
+    "specschema": 0,  # pure: the spec schemas (package data), for validate and editors
     "configure": 3,
     "catalogue": 3,
     "resolve": 3,
@@ -69,6 +70,7 @@ RANK = {
     "cliproject": 13,  # EDGE: build, check, diff, explain, init
     "watch": 13,  # EDGE: dsc build --watch, the loop around one build (watchfiles)
     "clifiles": 13,  # EDGE: convert, validate, stats
+    "clischema": 13,  # EDGE: dsc schema
     "cli": 14,
     "__main__": 15,
     "__init__": 0,
@@ -88,6 +90,7 @@ PURE = (
     "yamldoc",
     "rows",
     "validate",
+    "specschema",
     "configure",
     "catalogue",
     "resolve",
@@ -180,6 +183,7 @@ EDGE = {
     "cliproject",
     "clifiles",
     "watch",
+    "clischema",
     "cli",
     "__main__",
 }
@@ -206,8 +210,8 @@ PATH_IO = {
     "resolve",
 }
 FORKING = {"multiprocessing", "concurrent", "threading", "signal", "resource"}
-# validate reads the package's own JSON Schemas (importlib.resources), never a project file.
-PACKAGE_DATA = {"validate": {"read_text"}}
+# specschema reads the package's own JSON Schemas (importlib.resources), never a project file.
+PACKAGE_DATA = {"specschema": {"read_text"}}
 
 
 def _compiler_imports(name: str) -> set[str]:

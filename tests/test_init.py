@@ -25,12 +25,21 @@ PACKAGE = ROOT / "compiler"
 NOT_EMPTY_HINT = (
     "  hint: choose an empty folder, or give --force to write the starter files over it\n"
 )
+EDITOR_FILES = [  # specschema.editor_files(), in path order among the others
+    "schemas/brand.schema.json",
+    "schemas/contexts.schema.json",
+    "schemas/dataset.schema.json",
+    "schemas/task.schema.json",
+]
+VSCODE_FILES = [".vscode/extensions.json", ".vscode/settings.json"]
 MARKETING_FILES = [
     ".gitignore",
+    *VSCODE_FILES,
     "Makefile",
     "README.md",
     "brands/bakehouse.yaml",
     "brands/pedalworks.yaml",
+    *EDITOR_FILES,
     "specs/card.md",
     "specs/contexts.yaml",
     "specs/dataset.yaml",
@@ -39,9 +48,11 @@ MARKETING_FILES = [
 ]
 CODING_FILES = [
     ".gitignore",
+    *VSCODE_FILES,
     "Makefile",
     "README.md",
     "data/refactor.jsonl",
+    *EDITOR_FILES,
     "specs/dataset.yaml",
     "specs/tasks/explain_concept.yaml",
     "specs/tasks/refactor.yaml",
