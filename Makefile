@@ -4,6 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_STAMP := $(VENV)/.test-installed-stamp
+
+# Python caches compiled modules in __pycache__/ (git-ignored) unless PYTHONDONTWRITEBYTECODE is
+# set, as it is on some machines: then every `dsc` the tests start compiles the package again,
+# and every pytest worker rewrites every test module's asserts again. Let it cache.
+unexport PYTHONDONTWRITEBYTECODE
 LSP_STAMP := tests/lsp/node_modules/.installed-stamp
 
 .PHONY: dataset test test-beam check bench lint format fuzz clean
@@ -17,7 +22,7 @@ dataset: $(STAMP)
 	$(BIN)/dsc build
 
 test: $(TEST_STAMP) $(LSP_STAMP)
-	$(BIN)/python -m pytest -q -n auto -m "not beam"
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup -m "not beam"
 
 # The Beam runner's tests (tests/test_beam.py): every golden case, the example and a generated
 # project built on Beam's DirectRunner with 2 worker processes, against the local build's bytes.
@@ -26,7 +31,7 @@ test-beam: $(TEST_STAMP)
 
 # Every test, the property tests with ten times their examples: a longer search, before a release.
 fuzz: $(TEST_STAMP) $(LSP_STAMP)
-	DSC_EXAMPLES=10 DSC_BEAM_ALL=1 $(BIN)/python -m pytest -q -n auto
+	DSC_EXAMPLES=10 DSC_BEAM_ALL=1 $(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 check: $(STAMP)
 	$(BIN)/dsc check

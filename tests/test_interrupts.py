@@ -11,7 +11,7 @@ Ctrl-C is raised after every second step of a rebuild, where an old build is at 
 after every third step of a first build; in both, after each step around the start, the lock,
 the swap and the end, where the order of events matters. The steps are the same on every run,
 so that a failure repeats. SIGTERM becomes the same KeyboardInterrupt in the handler
-`dsc build` installs, then takes the same path: it is raised after every fifth step and
+`dsc build` installs, then takes the same path: it is raised after every eighth step and
 around the lock and the swap.
 """
 
@@ -130,7 +130,7 @@ def _steps_to_interrupt(
     signum: int, with_old_build: bool, total: int, locked_at: int, swapped: int
 ) -> list[int]:
     near = {at + d for at in (1, locked_at, swapped, total) for d in range(-2, 3)}
-    every = (2 if with_old_build else 3) if signum == signal.SIGINT else 5
+    every = (2 if with_old_build else 3) if signum == signal.SIGINT else 8
     return [at for at in range(1, total + 1) if at % every == 0 or at in near]
 
 

@@ -27,6 +27,8 @@ from typing import Any
 import pytest
 
 STAGES = ("pt", "sft", "rm", "kto")
+# on the xdist worker that runs test_trainers.py, which has torch and transformers loaded
+pytestmark = pytest.mark.xdist_group("torch")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,12 @@ from pathlib import Path
 import pytest
 
 # TRL's configs still set transformers' `gradient_checkpointing`, renamed in transformers 5.
-pytestmark = pytest.mark.filterwarnings("ignore:.*gradient_checkpointing.*:FutureWarning")
+# One xdist worker runs the modules that import torch and transformers (`make test` distributes
+# by group): each worker that imported them would pay seconds of start-up and memory.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*gradient_checkpointing.*:FutureWarning"),
+    pytest.mark.xdist_group("torch"),
+]
 # Small steps on a few rows: every trainer runs its real data preparation and one optimizer
 # step; no checkpoint, no logging service, no evaluation, the same batches on every run.
 COMMON = {
