@@ -16,8 +16,8 @@ LSP_STAMP := tests/lsp/node_modules/.installed-stamp
 # Building needs the package alone; tests, lint and the bench add the test, hf, tokens,
 # trainers, watch and beam extras. torch goes in first and alone, at the exact release the
 # trainers extra pins (the CPU build on this machine's disk): trl then finds its torch
-# requirement met. LLaMA-Factory goes in last, without the older transformers, datasets and trl
-# it pins (setup.cfg, trainers).
+# requirement met. LLaMA-Factory and Axolotl go in last, without the transformers, datasets and
+# trl releases and the GPU packages they pin (setup.cfg, trainers).
 dataset: $(STAMP)
 	$(BIN)/dsc build
 
@@ -55,7 +55,7 @@ $(STAMP): setup.cfg pyproject.toml
 $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[test,hf,tokens,trainers,watch,beam]'
-	$(BIN)/python -m pip install --quiet --no-deps llamafactory==0.9.5
+	$(BIN)/python -m pip install --quiet --no-deps llamafactory==0.9.5 axolotl==0.19.0
 	touch $(TEST_STAMP)
 
 # tests/test_editor.py drives npm's yaml-language-server, pinned by tests/lsp/package-lock.json
