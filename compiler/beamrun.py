@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import pickle
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,11 @@ from compiler.check import Verdict
 from compiler.emit import Writer
 from compiler.errors import Collector, CompileError, Diagnostic, Location, fail
 from compiler.expand import expand
-from compiler.formats import alpaca_extras
+from compiler.formats import alpaca_extras, folder
 from compiler.model import FIELDS, SPLITS, Project
 from compiler.parallel import usable_cpus
 from compiler.pipeline import BuildResult, load_project
+from compiler.shards import bounds, shard_names
 from compiler.stats import rows_of_counts, summary_document
 from compiler.stream import RUN_RECORDS, RecordIds, Stream
 from compiler.uptodate import check_output_dir
@@ -119,14 +121,16 @@ class _Build:
             found = _summaries(str(writer.staging))
             _raise_errors(found, self.expand_errors, self.ids, config)
             verdict = _verdict(found, self.ids)
-            counts, per_format, lengths, languages = found["tally"][0]
+            counts, per_format, lengths, languages, tasks = found["tally"][0]
             verdict.lengths = dict(zip(FIELDS, lengths, strict=True))
             sizes = [sum(n for (s, _), n in counts.items() if s == k) for k in range(len(SPLITS))]
             rows = {
                 name: {"rows": sum(per_split), **dict(zip(SPLITS, per_split, strict=True))}
                 for name, per_split in zip(config.formats, per_format, strict=True)
             }
-            outputs = dict(sorted(found["digests"]))
+            counted = _counted(config, per_format, tasks)
+            _check_rows(found["digests"], counted, config.shards, self.out_dir.name)
+            outputs = dict(sorted((path, sha) for path, sha, _ in found["digests"]))
             for name in outputs:
                 writer.stats[name] = os.stat(writer.staging / name)
             writer.outputs.update(outputs)
@@ -240,7 +244,7 @@ def _pipeline(pipeline: Any, project: Project, runs: list, staging: str) -> None
         "conflicts": conflicts | "conflict count" >> beam.combiners.Count.Globally(),
         "first_conflicts": conflicts | "first conflicts" >> beam.combiners.Top.Smallest(_LISTED),
         "groups": groups | "group count" >> beam.combiners.Count.Globally(),
-        "tally": placed | "tally" >> beam.CombineGlobally(steps.Tally(len(config.formats))),
+        "tally": placed | "tally" >> beam.CombineGlobally(steps.Tally(config.formats)),
         "over": rows.over | "first over" >> beam.combiners.Top.Smallest(1),
         "digests": digests,
     }
@@ -308,6 +312,62 @@ def _raise_errors(found: dict, expand_errors: Collector, ids: RecordIds, config:
         raise CompileError([*expand_errors.diagnostics, *check_errors.diagnostics, stop])
     expand_errors.raise_if_any()
     check_errors.raise_if_any()
+
+
+def _counted(config: Any, per_format: list[list[int]], tasks: dict[str, int]) -> dict[str, int]:
+    """The rows each file must hold, by the tally: a split file's from its format's rows per
+    split, a task file's from its task's Alpaca rows."""
+    counted = {
+        f"{folder(name)}{split}.jsonl": rows
+        for name, per_split in zip(config.formats, per_format, strict=True)
+        for split, rows in zip(SPLITS, per_split, strict=True)
+    }
+    counted.update((f"tasks/{task}.jsonl", rows) for task, rows in tasks.items())
+    return counted
+
+
+def _check_rows(
+    written: list[tuple[str, str, int]], counted: dict[str, int], shards: int, out: str
+) -> None:
+    """Every shard the pipeline wrote holds the rows the tally counted for it, and no other
+    shard was written: a row lost or doubled between the steps fails the build rather than
+    shipping a short file with a metadata.json that vouches for it (docs/distributed.md)."""
+    want: dict[str, int] = {}
+    for name, rows in counted.items():
+        paths = shard_names(name, shards)
+        cuts = bounds(rows, len(paths))
+        want.update((path, cuts[k + 1] - cuts[k]) for k, path in enumerate(paths))
+    got = {path: rows for path, _, rows in written}
+    twice = Counter(path for path, _, _ in written)
+    errors = Collector()
+    for path in sorted(want.keys() | got.keys()):
+        if twice[path] > 1:
+            message = f"the pipeline wrote {path} {twice[path]} times"
+        elif path not in got:
+            message = f"the pipeline wrote no {path}; the build counted {_rows(want[path])} in it"
+        elif path not in want:
+            message = (
+                f"the pipeline wrote {path} ({_rows(got[path])}), a file the build did not count"
+            )
+        elif got[path] != want[path]:
+            message = (
+                f"the pipeline wrote {_rows(got[path])} to {path}; the build counted {want[path]}"
+            )
+        else:
+            continue
+        errors.add(Location(f"{out}/{path}"), message, _LOST)
+    errors.raise_if_any()
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
+
+
+_LOST = (
+    "rows were lost or doubled between the pipeline's steps, a fault of the runner or of dsc, "
+    "not of the project: nothing was written and the previous build is untouched; build again, "
+    "and report it with the Beam options used (docs/distributed.md)"
+)
 
 
 def _verdict(found: dict, ids: RecordIds) -> Verdict:

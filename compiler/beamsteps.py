@@ -203,14 +203,17 @@ def placed_records(item: tuple[Any, dict[str, list]]) -> Iterator[tuple[int, Fac
 
 class Tally(beam.CombineFn):
     """The counts metadata.json and the card need: records per split and facet, each
-    format's rows per split, lengths, `lang` values."""
+    format's rows per split, lengths, `lang` values; and each task file's rows, for the
+    driver's check of the files written."""
 
-    def __init__(self, formats: int) -> None:
-        self.formats = formats
+    def __init__(self, formats: tuple[str, ...]) -> None:
+        self.formats = len(formats)
+        self.alpaca = formats.index(ALPACA) if ALPACA in formats else None
 
     def create_accumulator(self) -> list:
         lengths = [Counter() for _ in FIELDS]
-        return [Counter(), [[0] * len(SPLITS) for _ in range(self.formats)], lengths, set()]
+        per_format = [[0] * len(SPLITS) for _ in range(self.formats)]
+        return [Counter(), per_format, lengths, set(), Counter()]
 
     def add_input(self, acc: list, placed: tuple[int, Fact]) -> list:
         split, fact = placed
@@ -220,6 +223,10 @@ class Tally(beam.CombineFn):
         for counter, length in zip(acc[2], fact.lengths, strict=True):
             counter[length] += 1
         acc[3].add(fact.lang)
+        if self.alpaca is not None:
+            acc[4][fact.task] += fact.rows[
+                self.alpaca
+            ]  # += 0 keeps a task of no rows: its file exists
         return acc
 
     def merge_accumulators(self, accs: Iterable[list]) -> list:
@@ -232,6 +239,7 @@ class Tally(beam.CombineFn):
             for into, counter in zip(merged[2], acc[2], strict=True):
                 into.update(counter)
             merged[3] |= acc[3]
+            merged[4].update(acc[4])  # update, not +: it keeps the tasks of 0 rows
         return merged
 
     def extract_output(self, acc: list) -> list:
@@ -315,13 +323,15 @@ def every_shard(table: dict[str, Any], shards: int) -> Iterator[tuple[tuple[str,
 
 class WriteShards(beam.DoFn):
     """One shard: its rows sorted by their place in the file, written through Beam's
-    FileSystems into the staging folder; yields (name in the build, sha256)."""
+    FileSystems into the staging folder; yields (name in the build, sha256, rows written)."""
 
     def __init__(self, staging: str, shards: int) -> None:
         self.staging = staging
         self.shards = shards
 
-    def process(self, item: tuple[tuple[str, int], Iterable[Any]]) -> Iterator[tuple[str, str]]:
+    def process(
+        self, item: tuple[tuple[str, int], Iterable[Any]]
+    ) -> Iterator[tuple[str, str, int]]:
         (name, shard), found = item
         rows = sorted(row for row in found if row is not None)
         path = shard_names(name, self.shards)[shard]
@@ -333,4 +343,4 @@ class WriteShards(beam.DoFn):
                 sha.update(row)
         finally:
             handle.close()
-        yield path, sha.hexdigest()
+        yield path, sha.hexdigest(), len(rows)
