@@ -56,6 +56,9 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[test,hf,tokens,trainers,watch,beam]'
 	$(BIN)/python -m pip install --quiet --no-deps llamafactory==0.9.5 axolotl==0.19.0
+	# what pre-commit's environment of dsc's hooks installs, for tests/test_precommit.py offline
+	$(BIN)/python -m pip download --quiet --dest $(VENV)/wheelhouse --only-binary=:all: \
+		'setuptools>=64' wheel .
 	touch $(TEST_STAMP)
 
 # tests/test_editor.py drives npm's yaml-language-server, pinned by tests/lsp/package-lock.json

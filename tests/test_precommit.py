@@ -1,12 +1,14 @@
 """dsc's pre-commit hooks (.pre-commit-hooks.yaml), run by the real pre-commit on a project.
 
 pre-commit installs a hook repository as on its users' machines: a virtualenv, then
-`pip install .` of a git clone of dsc at a commit, its dependencies from the package index
-(docs/pre-commit.md). That install takes seconds, and `pre-commit try-repo` repeats it on
-every call (it keeps its store in a temporary folder), so the whole story is one test with one
-install, through the configuration with `rev:` that try-repo itself writes and that users keep:
-a commit with a stale build is refused with dsc check's own message, the rebuilt one passes, a
-bad JSONL file is refused with its located error.
+`pip install .` of a git clone of dsc at a commit (docs/pre-commit.md). Offline: its
+dependencies and build requirements come from the wheelhouse that `make test` downloads into
+the test environment (`<venv>/wheelhouse`), with pip's index turned off (the test also passes
+in a process with no network at all, `unshare -rn`). That install takes seconds, and
+`pre-commit try-repo` repeats it on every call (it keeps its store in a temporary folder), so
+the whole story is one test with one install, through the configuration with `rev:` that
+try-repo itself writes and that users keep: a commit with a stale build is refused with dsc
+check's own message, the rebuilt one passes, a bad JSONL file is refused with its located error.
 """
 
 from __future__ import annotations
@@ -49,8 +51,13 @@ extra/rows.jsonl: 1 row (alpaca): 1 error, 0 warnings
 """
 
 
+# `make test` fills it with `pip download` of the build requirements and dsc's dependencies.
+WHEELHOUSE = Path(sys.prefix) / "wheelhouse"
+
+
 def _env(tmp_path: Path) -> dict[str, str]:
     names = {"NAME": "Author", "EMAIL": "author@example.invalid"}
+    assert WHEELHOUSE.is_dir(), f"no {WHEELHOUSE}: run `make test`, which downloads it"
     return {
         **os.environ,
         **{
@@ -62,6 +69,9 @@ def _env(tmp_path: Path) -> dict[str, str]:
         "GIT_CONFIG_NOSYSTEM": "1",
         "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
         "PRE_COMMIT_COLOR": "never",
+        # pip in the hook's environment, and in its isolated build of dsc: no index, no network
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(WHEELHOUSE),
     }
 
 
