@@ -1,4 +1,5 @@
-"""The build's README.md (a Hugging Face dataset card) and LLaMA-Factory's dataset_info.json.
+"""The build's README.md (a Hugging Face dataset card), and with it LLaMA-Factory's
+dataset_info.json (made by trainerinfo.py).
 
 Pure: both are text made from the project and the metadata document of the build, written by
 the pipeline beside the files they describe. The card's front matter names every format as a
@@ -9,41 +10,27 @@ type from its values (a metadata key that is null in every row of a file is stil
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from compiler.encode import dump_json
-from compiler.formats import ALPACA, KTO_FORMATS, PAIR_FORMATS, folder
+from compiler.cardfiles import (
+    HF_SPLITS,
+    HISTORY,
+    PLACE,
+    CardInput,
+    columns,
+    configurations,
+    data_files,
+    splits_with_rows,
+)
+from compiler.formats import ALPACA, folder
 from compiler.model import SPLITS, Project
-from compiler.shards import shard_names
+from compiler.trainerinfo import dataset_info, trainer_lines
 
 README = "README.md"
 DATASET_INFO = "dataset_info.json"
-HF_SPLITS = {"train": "train", "val": "validation", "test": "test"}
-PLACE = "path/to/build"  # how the card names the build folder: it never knows where it is
-
-# Each format's columns between `id` and `metadata`, in the order formats.py writes them:
-# a string, a bool, a list of messages (a tuple: the keys of each message), or Alpaca's
-# history (a list of [user, assistant] pairs).
-_MESSAGE = ("role", "content")
-COLUMNS: dict[str, tuple[tuple[str, Any], ...]] = {
-    ALPACA: (("instruction", "string"), ("input", "string"), ("output", "string")),
-    "messages": (("messages", _MESSAGE),),
-    "sharegpt": (("conversations", ("from", "value")),),
-    "prompt_completion": (("prompt", "string"), ("completion", "string")),
-    "prompt_completion_chat": (("prompt", _MESSAGE), ("completion", _MESSAGE)),
-    "preference": (("prompt", "string"), ("chosen", "string"), ("rejected", "string")),
-    "preference_chat": (("prompt", _MESSAGE), ("chosen", _MESSAGE), ("rejected", _MESSAGE)),
-    "kto": (("prompt", "string"), ("completion", "string"), ("label", "bool")),
-    "kto_chat": (("prompt", _MESSAGE), ("completion", _MESSAGE), ("label", "bool")),
-    "text": (("text", "string"),),
-}
-_HISTORY = "history"
 
 # ISO 639-1: the `lang` metadata values that name a language (python or rust do not).
 _ISO_639_1_TABLE = (
@@ -60,88 +47,10 @@ ISO_639_1 = frozenset(_ISO_639_1_TABLE.split())
 _SIZES = "n<1K 1K<n<10K 10K<n<100K 100K<n<1M 1M<n<10M 10M<n<100M 100M<n<1B 1B<n<10B 10B<n<100B"
 _SIZES += " 100B<n<1T"
 
-# LLaMA-Factory's description of each format it reads (its data/README.md; docs/formats.md),
-# and the stage that trains on it; the others hold lists it does not read as columns.
-_TAGS = ("role_tag", "content_tag", "user_tag", "assistant_tag", "system_tag")
-LLAMA_FACTORY: dict[str, dict[str, Any]] = {
-    ALPACA: {"columns": {"prompt": "instruction", "query": "input", "response": "output"}},
-    "sharegpt": {
-        "formatting": "sharegpt",
-        "columns": {"messages": "conversations"},
-        "tags": dict(zip(_TAGS, ("from", "value", "human", "gpt", "system"), strict=True)),
-    },
-    "messages": {
-        "formatting": "sharegpt",
-        "columns": {"messages": "messages"},
-        "tags": dict(zip(_TAGS, ("role", "content", "user", "assistant", "system"), strict=True)),
-    },
-    "preference": {
-        "ranking": True,
-        "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"},
-    },
-    "kto": {"columns": {"prompt": "prompt", "response": "completion", "kto_tag": "label"}},
-    "text": {"columns": {"prompt": "text"}},
-}
-_STAGES = {ALPACA: "sft", "sharegpt": "sft", "messages": "sft", "preference": "dpo", "kto": "kto"}
-_STAGES["text"] = "pt"
-_TRL = (
-    ("SFTTrainer", ("messages", "prompt_completion", "prompt_completion_chat", "text")),
-    ("DPOTrainer", PAIR_FORMATS),
-    ("KTOTrainer", KTO_FORMATS),
-)
-
-
-@dataclass(frozen=True)
-class CardInput:
-    """What the card says beyond the project and the metadata document."""
-
-    rows: Mapping[str, Mapping[str, int]]  # format -> split -> rows in its file
-    languages: frozenset[str] = frozenset()  # the kept records' `lang` metadata values
-    with_system: bool = False  # the Alpaca rows have a system column
-    with_history: bool = False  # and a history column (formats.alpaca_extras)
-    text: str = ""  # the project's own words (specs/card.md)
-
 
 def card_files(project: Project, metadata: dict[str, Any], given: CardInput) -> dict[str, str]:
     """README.md and dataset_info.json, by their paths in the build."""
     return {README: readme(project, metadata, given), DATASET_INFO: dataset_info(project, given)}
-
-
-def file_of(name: str, split: str) -> str:
-    return f"{folder(name)}{split}.jsonl"  # the file of a format's split, in the build
-
-
-def files_of(project: Project, name: str, split: str) -> list[str]:
-    """The files of a format's split: the file, or its shards (output.shards)."""
-    return shard_names(file_of(name, split), project.config.shards)
-
-
-def _data_files(project: Project, name: str, split: str) -> str | list[str]:
-    found = files_of(project, name, split)
-    return found[0] if len(found) == 1 else found
-
-
-def splits_with_rows(name: str, given: CardInput) -> list[str]:
-    """The splits of a format that a configuration names: `datasets` cannot load an empty
-    file ('Instruction "validation" corresponds to no data!'), so those are left out."""
-    return [split for split in SPLITS if given.rows[name][split]]
-
-
-def configurations(project: Project, given: CardInput) -> tuple[list[str], str | None]:
-    """The formats the card names as configurations, and the default: Alpaca when it has
-    rows, else the first of them."""
-    named = [name for name in project.config.formats if splits_with_rows(name, given)]
-    default = ALPACA if ALPACA in named else next(iter(named), None)
-    return named, default
-
-
-def columns(name: str, given: CardInput) -> list[tuple[str, Any]]:
-    """A format's columns between `id` and `metadata`, Alpaca's extra columns included."""
-    found = list(COLUMNS[name])
-    if name == ALPACA:
-        found += [("system", "string")] if given.with_system else []
-        found += [("history", _HISTORY)] if given.with_history else []
-    return found
 
 
 def features(name: str, metadata_keys: tuple[str, ...], given: CardInput) -> list[dict]:
@@ -150,7 +59,7 @@ def features(name: str, metadata_keys: tuple[str, ...], given: CardInput) -> lis
     there, and string in the next file) or empty lists."""
     typed: list[dict[str, Any]] = [{"name": "id", "dtype": "string"}]
     for column, kind in columns(name, given):
-        if kind == _HISTORY:
+        if kind == HISTORY:
             typed.append({"name": column, "list": {"list": "string"}})
         elif isinstance(kind, tuple):
             typed.append({"name": column, "list": [{"name": k, "dtype": "string"} for k in kind]})
@@ -185,7 +94,7 @@ def front_matter(project: Project, metadata: dict[str, Any], given: CardInput) -
             "config_name": name,
             **({"default": True} if name == default else {}),
             "data_files": [
-                {"split": HF_SPLITS[split], "path": _data_files(project, name, split)}
+                {"split": HF_SPLITS[split], "path": data_files(project, name, split)}
                 for split in splits_with_rows(name, given)
             ],
         }
@@ -313,127 +222,8 @@ def _loading(project: Project, given: CardInput) -> list[str]:
         " file name, and no column's type from its values. The splits are `train`, `validation`"
         " (`val.jsonl`) and `test`.",
         "```python\nfrom datasets import load_dataset\n\n" + "\n".join(calls) + "\n```",
-        *_trl(named),
-        *_llama_factory(project, named, given),
-        *_axolotl(project, named),
+        *trainer_lines(project, named, given),
         "Other formats (conversations for TRL, preference pairs and KTO labels) are a line of"
         " `formats:` in `specs/dataset.yaml` away; dsc's docs/formats.md says which trainer"
         " reads which.",
-    ]
-
-
-def _trl(named: list[str]) -> list[str]:
-    lines = [
-        f"- `{trainer}`: "
-        + ", ".join(f'`load_dataset("{PLACE}", "{name}")`' for name in names if name in named)
-        for trainer, names in _TRL
-        if set(names) & set(named)
-    ]
-    if not lines:
-        return []
-    return [
-        "### TRL",
-        "Give the trainer the `train` split as `train_dataset` and `validation` as"
-        " `eval_dataset` (the `id` and `metadata` columns do no harm):",
-        "\n".join(lines),
-    ]
-
-
-def entry_name(project: Project, name: str, split: str) -> str:
-    """A dataset_info.json entry: the dataset's name (as one word), the format, the split."""
-    word = re.sub(r"[^A-Za-z0-9_.-]+", "_", project.config.name).strip("_") or "dataset"
-    return f"{word}_{name}_{split}"
-
-
-def entries(project: Project, name: str, split: str) -> list[tuple[str, str]]:
-    """(entry name, file) of a format's split: one entry a shard (LLaMA-Factory's file_name
-    is one file), named with the shard's number."""
-    found = files_of(project, name, split)
-    base = entry_name(project, name, split)
-    if len(found) == 1:
-        return [(base, found[0])]
-    return [(f"{base}_{i:05d}", path) for i, path in enumerate(found)]
-
-
-def dataset_info(project: Project, given: CardInput) -> str:
-    """LLaMA-Factory's dataset_info.json: an entry for each file of each format it reads."""
-    described_entries: dict[str, Any] = {}
-    for name in project.config.formats:
-        if name not in LLAMA_FACTORY:
-            continue
-        described = dict(LLAMA_FACTORY[name])
-        if name == ALPACA:
-            extra = {column: column for column, _ in columns(name, given)[3:]}
-            described["columns"] = {**described["columns"], **extra}  # system, history
-        for split in splits_with_rows(name, given):
-            for entry, path in entries(project, name, split):
-                described_entries[entry] = {"file_name": path, **described}
-    return dump_json(described_entries)
-
-
-def _llama_factory(project: Project, named: list[str], given: CardInput) -> list[str]:
-    read = [name for name in named if name in LLAMA_FACTORY]
-    if not read:
-        return []
-    first = read[0]
-    named = {
-        split: ",".join(entry for entry, _ in entries(project, first, split))
-        for split in splits_with_rows(first, given)
-    }
-    lines = [f"stage: {_STAGES[first]}", f"dataset_dir: {PLACE}"]
-    lines.append(f"dataset: {named.get('train') or next(iter(named.values()))}")
-    if "val" in named:
-        lines.append(f"eval_dataset: {named['val']}")
-    listed = [
-        f"- `{name}` (stage `{_STAGES[name]}`): "
-        + ", ".join(
-            f"`{entry}`"
-            for split in splits_with_rows(name, given)
-            for entry, _ in entries(project, name, split)
-        )
-        for name in read
-    ]
-    return [
-        "### LLaMA-Factory",
-        "`dataset_info.json` describes each file of the formats LLaMA-Factory reads, as"
-        " `<name>_<format>_<split>`; give this folder as `dataset_dir`:",
-        "```yaml\n" + "\n".join(lines) + "\n```",
-        "\n".join(listed),
-    ]
-
-
-# Axolotl's dataset types for the formats it fine-tunes on (docs/formats.md).
-_AXOLOTL = {
-    ALPACA: ("type: alpaca",),
-    "messages": ("type: chat_template", "field_messages: messages"),
-    "sharegpt": (
-        "type: chat_template",
-        "field_messages: conversations",
-        "message_property_mappings: {role: from, content: value}",
-    ),
-    "text": ("type: completion",),
-}
-
-
-def _axolotl(project: Project, named: list[str]) -> list[str]:
-    def where(name: str) -> str:
-        found = files_of(project, name, "train")
-        if len(found) == 1:
-            return f"{PLACE}/{found[0]}"
-        return f"{PLACE}\n    data_files:\n" + "\n".join(f"      - {path}" for path in found)
-
-    blocks = [
-        f"  - path: {where(name)}\n    ds_type: json\n"
-        + "\n".join(f"    {line}" for line in _AXOLOTL[name])
-        for name in named
-        if name in _AXOLOTL
-    ]
-    if not blocks:
-        return []
-    return [
-        "### Axolotl",
-        "An entry of `datasets:` for each format Axolotl fine-tunes on (keep the one you train on):"
-        if len(blocks) > 1
-        else "An entry of `datasets:`:",
-        "```yaml\ndatasets:\n" + "\n".join(blocks) + "\n```",
     ]

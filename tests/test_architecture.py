@@ -55,6 +55,8 @@ RANK = {
     "examine": 10,  # EDGE: dsc validate and dsc stats over files and folders
     "stream": 9,  # pure: the per-record work of a run, indifferent to its runner
     "emit": 9,
+    "cardfiles": 9,  # pure: the files, columns and non-empty splits a card describes
+    "trainerinfo": 9,  # pure: dataset_info.json and the card's lines for each trainer
     "card": 9,  # pure: the dataset card and dataset_info.json of a build
     "parallel": 0,
     "budget": 0,  # EDGE: CPU timer (signals) and memory cap (rlimit) around rendering
@@ -115,6 +117,8 @@ PURE = (
     "report",
     "htmlreport",
     "card",
+    "cardfiles",
+    "trainerinfo",
     "hashing",
     "model",
     "errors",

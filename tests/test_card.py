@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.card import COLUMNS, ISO_639_1, size_category
+from compiler.card import ISO_639_1, size_category
+from compiler.cardfiles import COLUMNS
 from compiler.formats import FORMATS, PLAIN_FORMATS
 from compiler.pipeline import build
 from tests.helpers import CASES, UP_TO_DATE, copy_project, edit
