@@ -84,14 +84,15 @@ def _read_alpaca(row: dict[str, Any], told: str) -> list[Turn]:
     system = text.get("system", "")
     return [
         *([("system", system, {})] if system else []),
-        *_read_history(row.get("history", [])),
+        *read_history(row.get("history", [])),
         ("user", user_turn(text["instruction"], text.get("input", "")), {}),
         ("assistant", text["output"], {}),
     ]
 
 
-def _read_history(history: Any) -> list[Turn]:
-    """LLaMA-Factory's `history`: the earlier exchanges, [user, assistant] pairs in order."""
+def read_history(history: Any) -> list[Turn]:
+    """LLaMA-Factory's `history`: the earlier exchanges, [user, assistant] pairs in order, as
+    turns (dsc convert reads it, and dsc validate with it: one rule for both)."""
     if not isinstance(history, list):
         raise Problem(f"history is {kind(history)}, not a list", _HISTORY)
     turns: list[Turn] = []

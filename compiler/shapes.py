@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.convert import MESSAGES, SHAREGPT, read_chat, read_conversation
+from compiler.convert import MESSAGES, SHAREGPT, read_chat, read_conversation, read_history
 from compiler.formats import FORMATS
 from compiler.jsonl import Problem, kind
 
@@ -112,18 +112,9 @@ def _dump(value: Any) -> str:
 
 
 def _history(row: dict[str, Any]) -> list[tuple[str, str]]:
-    history = row.get("history", [])
-    if not isinstance(history, list):
-        raise Problem(f"history is {kind(history)}, not a list", "history is [[user, answer], …]")
-    for i, turn in enumerate(history):
-        if not (
-            isinstance(turn, list) and len(turn) == 2 and all(isinstance(t, str) for t in turn)
-        ):
-            raise Problem(
-                f"history[{i}] is not a list of two strings",
-                "history is [[user, answer], …]: the earlier exchanges, oldest first",
-            )
-    return [(user, answer) for user, answer in history]
+    """The [user, answer] pairs of an Alpaca row's history, read as dsc convert reads them."""
+    turns = read_history(row.get("history", []))
+    return [(user[1], answer[1]) for user, answer in zip(turns[::2], turns[1::2], strict=True)]
 
 
 def _alpaca(row: dict[str, Any]) -> Read:

@@ -258,3 +258,15 @@ def test_a_file_the_build_writes_validates_without_errors(made: list[Record]) ->
 def test_row_formats_are_the_builds() -> None:
     assert tuple(clifiles.ROW_FORMATS.choices) == FORMATS
     assert (CASES / "formats").is_dir()
+
+
+def test_validate_reads_history_as_convert_does(cli, in_root) -> None:
+    """One rule for LLaMA-Factory's history: every row `dsc validate` refuses for its history,
+    `dsc convert` refuses with the same message (an empty turn included)."""
+    path = "tests/corpus/alpaca_history.jsonl"
+    validated = cli("validate", path)
+    converted = cli("convert", path, "--to", "messages", "-o", "-")
+    errors = [line for line in validated.stdout.splitlines() if ": error: " in line]
+    assert len(errors) == 4 and "history[0][1] is empty" in errors[0]
+    assert [line for line in converted.stderr.splitlines() if ": error: " in line] == errors
+    assert (validated.exit_code, converted.exit_code) == (1, 1)
