@@ -19,10 +19,12 @@ rounds, one after the other within a round, and the tables give the medians.
     naive script          str.format per record, list of dicts, shuffle, slice, json.dumps
     HF datasets           from_generator, train_test_split twice, to_json (when installed)
     ... and, for the synthetic project, dsc and the naive script again with about 4× longer
-    outputs, and dsc with extra output formats.
+    outputs, dsc with extra output formats, and dsc on Apache Beam's DirectRunner (when
+    apache-beam is installed; its CPU seconds against the local build's, the same bytes).
 
     python bench/bench.py [--records N] [--realistic-records N] [--repeat N] [--out DIR]
-        [--no-synthetic] [--no-realistic] [--no-datasets] [--no-long] [--no-formats] [--keep]
+        [--no-synthetic] [--no-realistic] [--no-datasets] [--no-long] [--no-formats]
+        [--no-beam] [--keep]
 """
 
 from __future__ import annotations
@@ -58,8 +60,9 @@ from realistic import Plan  # noqa: E402
 LONG_SCALE = 5
 
 
-def dsc(project: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "compiler", "build", "-C", str(project), "--out", str(out)]
+def dsc(project: Path, out: Path, *extra: str) -> list[str]:
+    command = [sys.executable, "-m", "compiler", "build", "-C", str(project), "--out", str(out)]
+    return [*command, *extra]
 
 
 def baseline(kind: str, project: Path, out: Path) -> list[str]:
@@ -93,6 +96,7 @@ class Build:
     def __init__(self, label: str, project: Path, out: Path, records: int) -> None:
         self.label, self.project, self.out, self.records = label, project, out, records
         self.digests: list[str] = []
+        self.beam_digests: list[str] = []
         self._metadata = b""
 
     def cold(self) -> Step:
@@ -120,6 +124,16 @@ class Build:
 
         return Step(
             f"dsc build (no-op, no stat cache){self.label}", command, self.records, self._after_noop
+        )
+
+    def beam(self) -> Step:
+        """The same cold build on Apache Beam's DirectRunner (multi_processing, 2 workers)."""
+        out = self.out.with_name(self.out.name + "_beam")
+        return Step(
+            f"dsc build --runner beam (cold){self.label}",
+            lambda: dsc(self.project, fresh(out), "--runner", "beam", "--jobs", "2"),
+            self.records,
+            lambda run: self.beam_digests.append(outputs_digest(out)),
         )
 
     def _after_cold(self, run: Run) -> None:
@@ -204,6 +218,8 @@ def synthetic(args: argparse.Namespace, work: Path, store: Path) -> list[Series]
                 (extra, Build(label, formats_project, work / f"dsc_{name}", records))
             )
             steps.append(format_builds[-1][1].cold())
+    if args.beam and importlib.util.find_spec("apache_beam") is not None:
+        steps.append(build.beam())
     found = rounds(steps, args.repeat)
     cold, noop, naive = (found[label] for label in [s.label for s in steps[:3]])
 
@@ -246,6 +262,17 @@ def synthetic(args: argparse.Namespace, work: Path, store: Path) -> list[Series]
         )
     if long_build is not None:
         verify_same(long_build.label, long_build.digests)
+    if build.beam_digests:
+        on_beam = found[build.beam().label]
+        same = set(build.beam_digests) == {build.digests[0]}
+        bytes_told = "the same bytes as the local build" if same else "OUTPUTS DIFFER from local"
+        ratio = on_beam.cpu_seconds / cold.cpu_seconds
+        print(
+            f"Beam DirectRunner / local build, CPU seconds (process tree): {ratio:.2f} "
+            f"({on_beam.cpu_seconds:.1f} s / {cold.cpu_seconds:.1f} s; target <= 1.5: "
+            f"{'met' if ratio <= 1.5 else 'NOT met'}); wall {on_beam.seconds:.1f} s; "
+            f"{bytes_told}"
+        )
     return list(found.values())
 
 
@@ -352,6 +379,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-formats", action="store_true", help="skip the extra output formats measurement"
     )
+    parser.add_argument(
+        "--no-beam",
+        dest="beam",
+        action="store_false",
+        help="skip the synthetic project's build on Beam's DirectRunner (run when apache-beam is"
+        " installed)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -375,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep:
         for name in (
             "dsc",
+            "dsc_beam",
             "naive",
             "datasets",
             "dsc_long",

@@ -34,6 +34,7 @@ class Run:
     peak_mib: float
     records: int
     stdout: str
+    cpu_seconds: float = 0.0  # user + system of the process and the descendants it waited for
 
 
 def tree_rss_kib(root: int) -> int:
@@ -118,7 +119,9 @@ def measure(label: str, command: list[str], records: int) -> Run:
         usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024),
         sampler.peak_kib / 1024,
     )
-    return Run(label, seconds, peak, records, stdout.strip())
+    # wait4's usage counts the child and every descendant it waited for (its worker processes)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(label, seconds, peak, records, stdout.strip(), cpu)
 
 
 def machine() -> list[str]:
@@ -158,6 +161,10 @@ class Series:
     @property
     def peak_mib(self) -> float:
         return statistics.median(run.peak_mib for run in self.runs)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return statistics.median(run.cpu_seconds for run in self.runs)
 
     @property
     def records(self) -> int:
