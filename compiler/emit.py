@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from compiler.encode import dump_json
 from compiler.errors import Location, fail
+from compiler.files import beside
 from compiler.formats import ALPACA, folder
 from compiler.hashing import SEAL_KEY, seal
 from compiler.model import SPLITS
@@ -87,7 +88,7 @@ class Writer:
         self, out_dir: Path, formats: tuple[str, ...] = (ALPACA,), shards: int = 1
     ) -> None:
         self.out_dir = out_dir
-        self.staging = out_dir.with_name(out_dir.name + ".staging")
+        self.staging, self.aside = beside(out_dir)
         self.formats = formats
         # Sharded (output.shards), the Alpaca task files are scratch too: route() reads them
         # back and cuts them into shards, knowing then how many rows each holds.
@@ -110,7 +111,7 @@ class Writer:
                 self._lock = _acquire_lock(self.out_dir)
                 self._staged = True
             _check_writable(self.out_dir)
-            for leftover in (self.staging, self.out_dir.with_name(self.out_dir.name + ".old")):
+            for leftover in (self.staging, self.aside):
                 if leftover.exists() or leftover.is_symlink():
                     with _held_interrupts():
                         _remove(leftover)

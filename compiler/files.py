@@ -327,6 +327,12 @@ def tree(folder: Path) -> dict[str, bool]:
     return found
 
 
+def beside(out_dir: Path) -> tuple[Path, Path]:
+    """The folders a build writes beside its output folder: the staging folder it fills, and
+    the one the previous build waits in during the swap (emit.py)."""
+    return out_dir.with_name(out_dir.name + ".staging"), out_dir.with_name(out_dir.name + ".old")
+
+
 def shown(path: str) -> str:
     """A path as it can be printed: quoted and escaped when it holds unprintable characters."""
     return path if path.isprintable() else repr(path)

@@ -16,7 +16,7 @@ from compiler.check import Checker
 from compiler.emit import Writer
 from compiler.errors import Collector, CompileError, Diagnostic, Location, fail
 from compiler.expand import expand
-from compiler.files import Refused, shown, yaml_files
+from compiler.files import Refused, beside, shown, yaml_files
 from compiler.formats import alpaca_extras
 from compiler.load import SPEC_FILE_LIMIT, load_data, load_yaml, read_text
 from compiler.model import CHAT_TEMPLATE, SPLITS, Config, Project, Record
@@ -34,18 +34,23 @@ from compiler.yamldoc import refuse_controls, sha256_text
 Progress = Callable[[int], Callable[[int], None] | None]
 
 
-def load_project(root: Path, seed: int | None = None, out_dir: Path | None = None) -> Project:
-    """Read, validate and resolve every spec file of the project at `root`.
-
-    No input may live in the output folder (root/build, and out_dir when given): each build
-    rewrites it, so a build reading it would never be the same twice.
-    """
+def require_folder(root: Path) -> None:
+    """The project folder exists, or the error every command gives when it does not."""
     if not os.path.isdir(root):
         raise fail(
             Location(shown(str(root))),
             "no such project folder",
             "give -C the folder that holds specs/dataset.yaml",
         )
+
+
+def load_project(root: Path, seed: int | None = None, out_dir: Path | None = None) -> Project:
+    """Read, validate and resolve every spec file of the project at `root`.
+
+    No input may live in the output folder (root/build, and out_dir when given): each build
+    rewrites it, so a build reading it would never be the same twice.
+    """
+    require_folder(root)
     if not os.path.lexists(root / DATASET):
         raise fail(
             Location(DATASET),
@@ -53,9 +58,9 @@ def load_project(root: Path, seed: int | None = None, out_dir: Path | None = Non
             "run dsc in a project folder, or create one with specs/dataset.yaml",
         )
     outputs = tuple(
-        folder.with_name(folder.name + suffix)
+        place
         for folder in dict.fromkeys([root / "build", *([out_dir] if out_dir else [])])
-        for suffix in ("", ".staging", ".old")
+        for place in (folder, *beside(folder))
     )
     errors: list[CompileError] = []
 

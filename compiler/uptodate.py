@@ -110,7 +110,7 @@ def stale_reasons(
     if found is None:
         return [f"no readable {out_dir.name}/{METADATA}"]
     text, meta = found
-    staging = out_dir.with_name(out_dir.name + ".staging")
+    staging, _ = files.beside(out_dir)
     reasons = [f"{staging.name}/ was left by an interrupted build"] if staging.exists() else []
     problem = metadata_problem(meta)
     if problem is not None:

@@ -18,8 +18,9 @@ import click
 from compiler.clibase import Failed
 from compiler.diff import diff
 from compiler.errors import CompileError, Location, fail
-from compiler.files import shown
+from compiler.files import beside, shown
 from compiler.model import Build
+from compiler.pipeline import require_folder
 from compiler.readback import read_folder
 from compiler.report import summary
 
@@ -52,12 +53,7 @@ def ignored_places(project: Path, out_dir: Path) -> tuple[Path, ...]:
         (out_dir.absolute(), project.absolute()),
         (out_dir.resolve(), project.resolve()),
     ):
-        places += [
-            out,
-            out.with_name(out.name + ".staging"),
-            out.with_name(out.name + ".old"),
-            root / ".dsc",
-        ]
+        places += [out, *beside(out), root / ".dsc"]
     return tuple(dict.fromkeys(places))
 
 
@@ -91,12 +87,7 @@ def watch_builds(
     """Build now and on every relevant change until Ctrl-C (or SIGTERM), which ends it
     normally. build() runs one `dsc build` and says whether it wrote a new build."""
     watchfiles = _watchfiles()
-    if not project.is_dir():  # as dsc build says it (pipeline.load_project)
-        raise fail(
-            Location(shown(str(project))),
-            "no such project folder",
-            "give -C the folder that holds specs/dataset.yaml",
-        )
+    require_folder(project)
     keep = relevant(watchfiles.DefaultFilter(), ignored_places(project, out_dir))
     batches = watchfiles.watch(
         project.absolute(), watch_filter=keep, rust_timeout=TICK, yield_on_timeout=True
