@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from jinja2 import (
     StrictUndefined,
@@ -35,6 +38,8 @@ from compiler.budget import MAX_MACRO_CALLS, MAX_MACRO_DEPTH, bound_value
 # so a metadata template whose whole output is this made the field null, and any other
 # text that holds it was made by writing null into text.
 NULL_TEXT = "\x00null\x00"
+
+T = TypeVar("T")
 
 
 class _Null:
@@ -85,23 +90,14 @@ class SpecEnvironment(ImmutableSandboxedEnvironment):
         self.filters.update(BOUNDED_FILTERS)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        try:
-            tree = super()._parse(source, name, filename)
-        except RecursionError:
-            raise _too_deep() from None
+        tree = _parsing(super()._parse, source, name, filename)
         return _Bounded().visit(tree)
 
-    def compile(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().compile(*args, **kwargs)
-        except RecursionError:
-            raise _too_deep() from None
+    def compile(self, source: Any, *args: Any, **kwargs: Any) -> Any:
+        return _parsing(super().compile, source, *args, **kwargs)
 
-    def compile_expression(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().compile_expression(*args, **kwargs)
-        except RecursionError:
-            raise _too_deep() from None
+    def compile_expression(self, source: str, *args: Any, **kwargs: Any) -> Any:
+        return _parsing(super().compile_expression, source, *args, **kwargs)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, dict) and attribute in obj:
@@ -225,9 +221,32 @@ class _Bounded(NodeTransformer):
         return nodes.Filter(node, VALUE_FILTER, [kind], [], None, None, lineno=node.lineno)
 
 
+def _parsing(parse: Callable[..., T], source: Any, *args: Any, **kwargs: Any) -> T:
+    """parse(source, ...), what Jinja lets escape from it turned into syntax errors."""
+    try:
+        return parse(source, *args, **kwargs)
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError:
+        # The lexer turns an integer literal into int() with Python's digit limit.
+        if isinstance(source, str):
+            raise _number_too_long(source) from None
+        raise
+
+
 def _too_deep() -> TemplateSyntaxError:
     # Jinja's parser and code generator recurse once per nesting level.
     return TemplateSyntaxError("brackets or expressions are nested too deeply", 1)
+
+
+def _number_too_long(source: str) -> TemplateSyntaxError:
+    limit = MAX_INT_DIGITS
+    line = 1
+    for match in re.finditer(r"[0-9][0-9_]*", source):
+        if len(match.group().replace("_", "")) > limit:
+            line += source.count("\n", 0, match.start())
+            break
+    return TemplateSyntaxError(f"a number of more than {limit} digits", line)
 
 
 class NotText(TypeError):
@@ -281,5 +300,10 @@ def make_environment() -> SpecEnvironment:
             env.filters[name] = guarded(name, function)
     return env
 
+
+# Python's own default for int() of a text and str() of an int, fixed here whatever
+# PYTHONINTMAXSTRDIGITS says on this machine, so that a template renders or fails alike everywhere.
+MAX_INT_DIGITS = 4300
+sys.set_int_max_str_digits(MAX_INT_DIGITS)
 
 ENV = make_environment()

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from tests.helpers import BUILT, CASES, copy_example, copy_project
+
+# `make test` (and so CI, which runs once) tries the same examples on every run and machine:
+# a property test is red for a reason anyone can replay, never by the luck of a new search.
+# `make fuzz` searches afresh (DSC_HYPOTHESIS=search), with ten times the examples, and keeps
+# what it finds in .hypothesis/ to replay.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("search", derandomize=False)
+settings.load_profile(os.environ.get("DSC_HYPOTHESIS", "repeatable"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -19,11 +19,15 @@ from click.testing import CliRunner
 
 from compiler import clibase
 from compiler.cli import main
+from compiler.errors import CompileError, Location
+from compiler.model import Template
+from compiler.render import compile_expression
 from tests.helpers import (
     CASES,
     CORPUS,
     ERROR_CASES,
     EXPECTED,
+    dsc,
     prepare_error_case,
     read_tree,
     to_crlf,
@@ -129,3 +133,20 @@ def test_crlf_project_builds_the_same_records(tmp_path: Path) -> None:
     }
     assert "inputs" in differing
     assert differing <= HASHES_OF_INPUTS
+
+
+def test_a_long_number_fails_alike_whatever_python_allows(tmp_path: Path) -> None:
+    """PYTHONINTMAXSTRDIGITS=0 lifts Python's digit limit; dsc keeps it, so builds agree."""
+    project = tmp_path / "case"
+    shutil.copytree(CORPUS / "tpl_number_too_long", project)
+    done = dsc("build", "-C", project, env={**os.environ, "PYTHONINTMAXSTRDIGITS": "0"})
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (CORPUS / "tpl_number_too_long" / EXPECTED).read_text()
+
+
+def test_a_long_number_in_when_is_a_located_syntax_error() -> None:
+    with pytest.raises(CompileError) as caught:
+        compile_expression(Template("x == " + "1" * 4301, Location("t.yaml", 4, 11), 4, 11), "when")
+    assert [d.message for d in caught.value.diagnostics] == [
+        "expression syntax error in when: a number of more than 4300 digits"
+    ]

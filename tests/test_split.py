@@ -192,14 +192,22 @@ def test_stratum_within_two_records_of_its_share(data, ratios, seed) -> None:
 
 @SETTINGS
 @given(datasets(max_group=5), ratios_st, seeds)
-def test_grouped_stratum_within_two_records_and_one_group_of_its_share(data, ratios, seed):
+def test_grouped_stratum_within_one_record_and_its_straddling_groups(data, ratios, seed):
+    """A stratum's cell is the floor or ceiling of its share (off by less than one record),
+    moved by the groups that straddle the cell's cuts: each moves fewer than its size.
+
+    The first and last split have one cut inside the stratum, the middle one two: its groups at
+    both cuts may go the other way (12 records in groups of 4, 4, 3 and 1 at 11/84/5 gave val 4
+    records against a share of 10.08, within 1 + 2 x 3).
+    """
     group_keys, strata = data
     result = split(group_keys, strata, ratios, seed)
-    # The most lenient reading of "within one or two records (or one group)": both together.
+    last = len(ratios) - 1
     for stratum, index, deviation, largest in _stratum_deviations(
         group_keys, strata, ratios, result.splits
     ):
-        assert deviation <= 2 + largest, (stratum, index, deviation, largest)
+        cuts = (index > 0) + (index < last)
+        assert deviation < 1 + cuts * (largest - 1), (stratum, index, deviation, largest)
 
 
 def test_one_large_stratum_beside_many_small_ones_keeps_its_share() -> None:
