@@ -22,6 +22,7 @@ from compiler.model import Project, Record
 from compiler.resolve import resolve
 from compiler.validate import validate
 from compiler.yamldoc import Document, parse_yaml
+from tests import forked
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "cases"
@@ -259,7 +260,13 @@ def examples(count: int) -> int:
 
 
 def dsc(*args: str | Path, **options) -> subprocess.CompletedProcess[str]:
-    """dsc in a subprocess with a timeout: a hang fails the test, it is not timed."""
+    """dsc in a process of its own with a timeout: a hang fails the test, it is not timed.
+
+    Forked from the test's dsc server (tests/forked.py); a new interpreter when given options
+    (an env, a preexec_fn) that only a new interpreter honours.
+    """
+    if not options:
+        return forked.run(*args)
     return subprocess.run(
         [sys.executable, "-m", "compiler", *map(str, args)],
         cwd=ROOT,

@@ -1,18 +1,17 @@
 """Every template bound becomes a located error in bounded time and memory, whatever the type.
 
-Hostile templates run as `dsc build` in a subprocess whose address space is capped at 1 GiB
-(so a bound that fails cannot take the machine down); the subprocess timeout only catches a
+Hostile templates run as `dsc build` in a process whose address space is capped at 1 GiB
+(so a bound that fails cannot take the machine down); its timeout only catches a
 hang, it asserts nothing about speed. The fuzz test renders random small expressions: the
 only outcomes are text or a CompileError.
 """
 
 from __future__ import annotations
 
+import functools
 import resource
 import signal
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,8 @@ from compiler.budget import CLOCK, record_budgets, weight
 from compiler.errors import CompileError, Location
 from compiler.model import Template
 from compiler.render import compile_template
-from tests.helpers import CASES, ROOT, copy_project, examples, hang_guard
+from tests import forked
+from tests.helpers import CASES, copy_project, examples, hang_guard
 
 GIB = 1 << 30
 HANG_SECONDS = 120  # only to end a hang; the bounds themselves act in well under a second
@@ -116,15 +116,8 @@ HOSTILE = {
     ),
 }
 
-# Runs dsc in a process that can never hold more than 1 GiB.
-RUNNER = textwrap.dedent(
-    """
-    import resource, sys
-    resource.setrlimit(resource.RLIMIT_AS, ({gib}, {gib}))
-    from compiler.cli import main
-    main(["build", "-C", sys.argv[1], "--jobs", sys.argv[2]])
-    """
-).format(gib=GIB)
+# dsc runs in a process that can never hold more than 1 GiB.
+ONE_GIB = [(resource.RLIMIT_AS, GIB)]
 
 
 def hostile_project(folder: Path, output: str, limits: str) -> Path:
@@ -139,13 +132,9 @@ def hostile_project(folder: Path, output: str, limits: str) -> Path:
     return project
 
 
-def run_build(project: Path, jobs: int = 1) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", RUNNER, str(project), str(jobs)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=HANG_SECONDS,
+def run_build(project: Path, jobs: int = 1, **options) -> subprocess.CompletedProcess[str]:
+    return forked.run(
+        "build", "-C", project, "--jobs", str(jobs), limits=ONE_GIB, timeout=HANG_SECONDS, **options
     )
 
 
@@ -169,21 +158,9 @@ def test_budgets_hold_in_worker_processes(tmp_path: Path, name: str) -> None:
     output, limits, _ = HOSTILE[name]
     project = hostile_project(tmp_path, output, limits)
     alone = run_build(project, jobs=1)
-    # One record per task, so that every record is rendered in a forked worker.
-    script = (
-        RUNNER.split("from compiler.cli")[0]
-        + "import functools\nfrom compiler import pipeline\n"
-        + "pipeline.build = functools.partial(pipeline.build, run_size=1)\n"
-        + "from compiler.cli import main\n"
-        + 'main(["build", "-C", sys.argv[1], "--jobs", sys.argv[2]])\n'
-    )
-    workers = subprocess.run(
-        [sys.executable, "-c", script, str(project), "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=HANG_SECONDS,
-    )
+    # One record per run, so that every record is rendered in a forked worker.
+    one = functools.partial(pipeline.build, run_size=1)
+    workers = run_build(project, jobs=2, patches=[("compiler.pipeline", "build", one)])
     assert alone.returncode == workers.returncode == 1, workers.stderr
     assert workers.stderr == alone.stderr
     assert "Traceback" not in workers.stderr

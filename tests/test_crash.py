@@ -4,8 +4,9 @@ A large project (3,000 records, a build of about a second, half of it starting P
 generated here; its old build is compiled once with seed 7 and the new one, after the seed
 changed to 11, once more. Every
 test then works on a copy and compares build/ byte for byte with these two reference trees.
-The compiler runs as `python -m compiler` in a subprocess, so that it can be killed, stopped
-or given a small file size limit.
+The compiler runs as `python -m compiler` would, in a process of its own (forked from the
+test's dsc server, tests/forked.py), so that it can be killed, stopped or given a small file
+size limit.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import re
 import resource
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CASES, ROOT, copy_project, dsc, read_tree
+from tests import forked
+from tests.helpers import CASES, copy_project, dsc, read_tree
 
 # 800 records: outputs of hundreds of kilobytes, so that writing, syncing and swapping take
 # measurable time, while each of the ~70 builds of this module stays short. The SIGKILL trials
@@ -92,17 +92,11 @@ def concepts_yaml() -> str:
     )
 
 
-def start_build(project: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "compiler", "build", "-C", str(project), *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def start_build(project: Path, *args: str) -> forked.Forked:
+    return forked.Forked("build", "-C", project, *args)
 
 
-def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 60) -> None:
+def wait_for(path: Path, process: forked.Forked, seconds: float = 60) -> None:
     end = time.monotonic() + seconds
     while not (path.exists() or path.is_symlink()):
         assert process.poll() is None, f"the build ended before {path.name} appeared"
@@ -112,7 +106,7 @@ def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 60) ->
 
 def stopped_before_the_swap(
     large: Large, folder: Path, attempts: int = 5
-) -> tuple[Path, subprocess.Popen[str]]:
+) -> tuple[Path, forked.Forked]:
     """A rebuild (--force) of a copy of the project with its old build, stopped (SIGSTOP) while
     build.staging/ exists and holds no metadata.json yet: metadata.json is the last file written
     before the swap, so whatever the machine's load the old build is in place, and a signal
@@ -461,10 +455,7 @@ def test_full_disk_is_a_clean_error_and_keeps_the_old_build(
     project = large.copy(tmp_path / "project", with_old_build=with_old_build)
     limit = 64 * 1024  # tasks/explain_concept.jsonl and the split files are bigger than this
 
-    def small_disk() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    result = dsc("build", "-C", project, "--force", preexec_fn=small_disk)
+    result = forked.run("build", "-C", project, "--force", limits=[(resource.RLIMIT_FSIZE, limit)])
     assert result.returncode == 1, result.stdout
     assert result.stderr == (
         "build: error: cannot write build/: File too large\n"

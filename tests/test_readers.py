@@ -1,16 +1,17 @@
 """The readers refuse early: huge, deep or endless files stop with a located error, in bounded
 memory, and positions count lines as the file's own line breaks do.
 
-The bomb cases run `dsc build` in a subprocess whose address space is capped at 1 GiB; the
-timeout only catches a hang (the machine is shared and noisy), it measures nothing.
+The bomb cases run `dsc build` in a process of its own (tests/forked.py) whose address space is
+capped at 1 GiB; the timeout only catches a hang (the machine is shared and noisy), it
+measures nothing.
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,41 +19,36 @@ import yaml
 
 from compiler import load, rows, yamlcompose, yamldoc
 from compiler.errors import CompileError
-from tests.helpers import CASES, ROOT, copy_project, dsc
+from tests import forked
+from tests.helpers import CASES, ROOT, copy_project
 
 MEMORY = 1 << 30
 CORPUS = Path(__file__).resolve().parent / "errors"
 
 
-def _capped() -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+CAPPED = [(resource.RLIMIT_AS, MEMORY)]
 
 
 def build_capped(project: Path) -> subprocess.CompletedProcess[str]:
-    return dsc("build", "-C", project, "-j", "1", preexec_fn=_capped)
+    return forked.run("build", "-C", project, "-j", "1", limits=CAPPED)
 
 
 # The row limit in the tests of files of millions of rows: a tenth of the real one, so that the
 # refusal comes after 100,000 rows read instead of a million; the file stays many times larger
 # than the limit, and than what the capped process could hold if it kept the file's rows.
 ROW_LIMIT = rows.DATA_ROW_LIMIT // 10
-_LIMITED = (
-    "import sys\nfrom compiler import rows\nrows.DATA_ROW_LIMIT = int(sys.argv.pop(1))\n"
-    "from compiler.cli import main\nmain()\n"
-)
 
 
 def build_capped_at(project: Path, limit: int) -> subprocess.CompletedProcess[str]:
     """`dsc build` as build_capped runs it, with rows.DATA_ROW_LIMIT set to limit."""
-    return subprocess.run(
-        [sys.executable, "-c", _LIMITED, str(limit), "build", "-C", str(project), "-j", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=_capped,
+    return forked.run(
+        "build",
+        "-C",
+        project,
+        "-j",
+        "1",
+        limits=CAPPED,
+        patches=[("compiler.rows", "DATA_ROW_LIMIT", limit)],
     )
 
 
